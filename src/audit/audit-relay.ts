@@ -1,0 +1,106 @@
+import type { Logger } from "pino";
+import type { PrismaClient } from "../generated/prisma/client.js";
+import { RetryLaterError, type AuditSink } from "./audit-sink.js";
+import type { LedgerRow } from "./ledger-row.js";
+
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+
+export interface RelayClock {
+  now(): number;
+}
+
+/**
+ * Drives every audit sink from the ledger itself, which serves as the durable outbox: each
+ * sink has a cursor row (`audit_sink_cursor`) holding the last sequence number it
+ * delivered. Entries go out strictly in sequence order; the cursor advances only after a
+ * sink accepted them, so delivery is at-least-once and a crash or outage loses nothing.
+ * The relay runs after the ledger commit and never inside it: a decision never waits for
+ * Slack or a webhook.
+ */
+export class AuditRelay {
+  private readonly busy = new Map<string, Promise<void>>();
+  private readonly rerun = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sinks: AuditSink[],
+    private readonly log: Logger,
+    private readonly clock: RelayClock = { now: () => Date.now() },
+  ) {}
+
+  /** Starts periodic retries; new entries are picked up at once via `nudge()`. */
+  start(intervalMs = 2000): void {
+    this.timer = setInterval(() => this.nudge(), intervalMs);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.idle();
+  }
+
+  /** Asks every sink to catch up; cheap to call after every commit. */
+  nudge(): void {
+    for (const sink of this.sinks) void this.pump(sink);
+  }
+
+  /** Resolves when no delivery is in flight (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.busy.size > 0) await Promise.all([...this.busy.values()]);
+  }
+
+  /** Delivers everything that is due for every sink, and returns once done or told to wait. */
+  async drain(): Promise<void> {
+    this.nudge();
+    await this.idle();
+  }
+
+  private pump(sink: AuditSink): Promise<void> {
+    const running = this.busy.get(sink.name);
+    if (running) {
+      this.rerun.add(sink.name);
+      return running;
+    }
+    const run = this.deliverDue(sink)
+      .catch((error: unknown) => this.log.error({ err: error, sink: sink.name }, "audit relay failed unexpectedly"))
+      .finally(() => {
+        this.busy.delete(sink.name);
+        if (this.rerun.delete(sink.name)) void this.pump(sink);
+      });
+    this.busy.set(sink.name, run);
+    return run;
+  }
+
+  private async deliverDue(sink: AuditSink): Promise<void> {
+    const cursor = await this.prisma.auditSinkCursor.upsert({ where: { sink: sink.name }, create: { sink: sink.name }, update: {} });
+    if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > this.clock.now()) return;
+    let delivered = cursor.deliveredSeq;
+    for (;;) {
+      const batch: LedgerRow[] = await this.prisma.ledgerEntry.findMany({ where: { seq: { gt: delivered } }, orderBy: { seq: "asc" }, take: sink.batchSize });
+      if (batch.length === 0) return;
+      try {
+        await sink.deliver(batch);
+      } catch (error) {
+        await this.recordFailure(sink, cursor.attempts, error);
+        return;
+      }
+      delivered = batch[batch.length - 1]!.seq;
+      await this.prisma.auditSinkCursor.update({ where: { sink: sink.name }, data: { deliveredSeq: delivered, attempts: 0, nextAttemptAt: null, lastError: null } });
+      cursor.attempts = 0;
+    }
+  }
+
+  private async recordFailure(sink: AuditSink, previousAttempts: number, error: unknown): Promise<void> {
+    const attempts = previousAttempts + 1;
+    const backoff = error instanceof RetryLaterError && error.retryAfterMs > 0 ? error.retryAfterMs : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts - 1, 12));
+    const message = error instanceof Error ? error.message : String(error);
+    await this.prisma.auditSinkCursor.update({
+      where: { sink: sink.name },
+      data: { attempts, nextAttemptAt: new Date(this.clock.now() + backoff), lastError: message.slice(0, 500) },
+    });
+    this.log.warn({ sink: sink.name, attempts, retryInMs: backoff, err: error }, "audit delivery failed; it will be retried in order");
+  }
+}

@@ -1,0 +1,18 @@
+import type { LedgerRow } from "./ledger-row.js";
+
+/** Thrown by a sink that was told to wait (HTTP 429 / Retry-After). */
+export class RetryLaterError extends Error {
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
+    this.name = "RetryLaterError";
+  }
+}
+
+/** A destination that mirrors the ledger, in order, at least once. */
+export interface AuditSink {
+  readonly name: string;
+  /** How many entries one delivery may carry. */
+  readonly batchSize: number;
+  /** Delivers entries in order; throwing leaves the cursor where it was, to retry later. */
+  deliver(entries: LedgerRow[]): Promise<void>;
+}

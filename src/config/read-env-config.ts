@@ -1,0 +1,97 @@
+import cron from "node-cron";
+import { z } from "zod";
+
+/**
+ * Configuration comes only from the environment, parsed once at boot. `env` is a parameter
+ * so tests pass their own. Each problem becomes one line saying what to set.
+ */
+export interface AppConfig {
+  slack: {
+    botToken: string;
+    signingSecret: string | null;
+    appToken: string | null;
+    apiUrl: string;
+  };
+  port: number;
+  policyFile: string;
+  logLevel: string;
+  sweepSchedule: string;
+  autoMigrate: boolean;
+  groupCacheSeconds: number;
+  audit: {
+    webhookUrl: string | null;
+    webhookSecret: string | null;
+    checkpointWebhookUrl: string | null;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly code = "INVALID_CONFIG";
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const CREDENTIAL_HELP: Record<string, string> = {
+  SLACK_BOT_TOKEN: "the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page, after installing it to the workspace",
+  SLACK_SIGNING_SECRET: "the Signing Secret from your Slack app's Basic Information → App Credentials (not needed in Socket Mode)",
+};
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === undefined || value === "" ? null : value));
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: optionalText.refine((value) => value === null || value.startsWith("xoxb-"), "SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions page)"),
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText.refine((value) => value === null || value.startsWith("xapp-"), "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)"),
+  SLACK_API_URL: z
+    .string()
+    .url("SLACK_API_URL must be a URL such as https://slack.com/api/")
+    .default("https://slack.com/api/")
+    .transform((value) => (value.endsWith("/") ? value : `${value}/`)),
+  PORT: z.coerce.number({ error: "PORT must be a number" }).int().min(0).max(65535, "PORT must be between 1 and 65535 (0 picks a free port)").default(3000),
+  ACCESS_POLICY_FILE: z.string().min(1).default("./access-policy.yml"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { error: "LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent" }).default("info"),
+  ACCESSBOT_SWEEP_SCHEDULE: z
+    .string()
+    .default("* * * * *")
+    .refine((value) => cron.validate(value), "ACCESSBOT_SWEEP_SCHEDULE must be a cron expression, e.g. \"* * * * *\" (every minute) or \"*/5 * * * * *\" (every 5 seconds)"),
+  ACCESSBOT_AUTO_MIGRATE: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_AUTO_MIGRATE must be true or false" }).default("true"),
+  ACCESSBOT_GROUP_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600, "ACCESSBOT_GROUP_CACHE_SECONDS must be at most 3600").default(60),
+  AUDIT_WEBHOOK_URL: optionalText.refine((value) => value === null || /^https?:\/\//.test(value), "AUDIT_WEBHOOK_URL must be an http(s) URL"),
+  AUDIT_WEBHOOK_SECRET: optionalText,
+  AUDIT_CHECKPOINT_WEBHOOK: optionalText.refine((value) => value === null || /^https?:\/\//.test(value), "AUDIT_CHECKPOINT_WEBHOOK must be an http(s) URL"),
+});
+
+export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  }
+  const values = parsed.data;
+  const socketMode = values.SLACK_APP_TOKEN !== null;
+  const missing = [
+    ["SLACK_BOT_TOKEN", values.SLACK_BOT_TOKEN],
+    ...(socketMode ? [] : [["SLACK_SIGNING_SECRET", values.SLACK_SIGNING_SECRET]]),
+  ].filter(([, value]) => value === null);
+  if (missing.length > 0) {
+    throw new ConfigError(missing.map(([name]) => `Missing ${name}: set it to ${CREDENTIAL_HELP[name!]}.`));
+  }
+  if (values.AUDIT_WEBHOOK_URL && !values.AUDIT_WEBHOOK_SECRET) {
+    throw new ConfigError(["AUDIT_WEBHOOK_URL is set but AUDIT_WEBHOOK_SECRET is not: set a long random secret so your SIEM can verify the HMAC signature."]);
+  }
+  return {
+    slack: { botToken: values.SLACK_BOT_TOKEN!, signingSecret: values.SLACK_SIGNING_SECRET, appToken: values.SLACK_APP_TOKEN, apiUrl: values.SLACK_API_URL },
+    port: values.PORT,
+    policyFile: values.ACCESS_POLICY_FILE,
+    logLevel: values.LOG_LEVEL,
+    sweepSchedule: values.ACCESSBOT_SWEEP_SCHEDULE,
+    autoMigrate: values.ACCESSBOT_AUTO_MIGRATE === "true" || values.ACCESSBOT_AUTO_MIGRATE === "1",
+    groupCacheSeconds: values.ACCESSBOT_GROUP_CACHE_SECONDS,
+    audit: { webhookUrl: values.AUDIT_WEBHOOK_URL, webhookSecret: values.AUDIT_WEBHOOK_SECRET, checkpointWebhookUrl: values.AUDIT_CHECKPOINT_WEBHOOK },
+  };
+}

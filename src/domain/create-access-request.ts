@@ -1,0 +1,201 @@
+import type { Policy, ResourcePolicy } from "../policy/policy-schema.js";
+import { formatDuration, parseDuration } from "./parse-duration.js";
+import type { AccessRequestRecord, RequestSnapshot } from "./access-records.js";
+import { AppError } from "./app-error.js";
+import { describeActor, type SlackIdentity } from "./describe-actor.js";
+import { generateId } from "./generate-id.js";
+import type { AccessDeps, Directory } from "./ports.js";
+import { eligibleApprovers, explainUnsatisfiable, resolveRuleGroups } from "./resolve-approvers.js";
+import { suggestClosest } from "./suggest-closest.js";
+
+export const MAX_REASON_LENGTH = 1000;
+
+export interface NewAccessRequest {
+  requester: SlackIdentity;
+  resource: string;
+  /** As typed; absent means the resource's default duration. */
+  duration: string | null;
+  reason: string;
+  /** Slack's trigger_id (slash command) or view id (modal): a retry carries the same one. */
+  idempotencyKey: string;
+}
+
+export type CreateRequestResult =
+  | { kind: "created"; snapshot: RequestSnapshot; approverIds: string[] }
+  | { kind: "already-created"; snapshot: RequestSnapshot }
+  | { kind: "unsatisfiable"; snapshot: RequestSnapshot; problems: string[] };
+
+/**
+ * Validates a request against the policy and opens it: PENDING with the approvers notified,
+ * or UNSATISFIABLE (recorded, and the requester told which rule cannot be met) when the
+ * people in the approver groups right now could never approve it.
+ */
+export async function createAccessRequest(deps: AccessDeps, input: NewAccessRequest): Promise<CreateRequestResult> {
+  const loaded = deps.policy.current();
+  const { resource, durationSeconds, reason } = checkRequestInput(loaded.policy, input);
+  await assertMayRequest(loaded.policy, resource, input.requester.id, deps.directory);
+
+  const membership = await resolveRuleGroups(loaded.policy, resource, deps.directory);
+  const problems = explainUnsatisfiable(resource, membership, input.requester.id);
+  const approverIds = eligibleApprovers(resource, membership, input.requester.id).map((candidate) => candidate.userId);
+  const actor = await describeActor(input.requester, deps.directory);
+  await deps.store.rememberPolicy(loaded.sha256, loaded.text);
+
+  const now = deps.clock.now();
+  const request: AccessRequestRecord = {
+    id: generateId("AR"),
+    teamId: input.requester.teamId,
+    requesterId: input.requester.id,
+    requesterName: input.requester.name,
+    resource: resource.id,
+    durationSeconds,
+    reason,
+    status: problems.length === 0 ? "PENDING" : "UNSATISFIABLE",
+    policySha256: loaded.sha256,
+    createdAt: now,
+    pendingUntil: new Date(now.getTime() + loaded.policy.settings.requestTtlSeconds * 1000),
+    decidedAt: problems.length === 0 ? null : now,
+    decidedBy: null,
+    denyReason: null,
+  };
+
+  const created = await deps.store.transaction(async (tx) => {
+    const existing = await tx.findRequestByIdempotencyKey(input.idempotencyKey);
+    if (existing) return false;
+    await tx.insertRequest(request, input.idempotencyKey);
+    await tx.appendLedger(
+      {
+        type: problems.length === 0 ? "request.created" : "request.unsatisfiable",
+        requestId: request.id,
+        subjectId: request.requesterId,
+        resource: request.resource,
+        actor,
+        data: {
+          resource_title: resource.title,
+          duration_seconds: durationSeconds,
+          reason,
+          pending_until: request.pendingUntil.toISOString(),
+          policy_sha256: loaded.sha256,
+          rules: resource.rules.map((rule) => ({ group: rule.group, count: rule.count })),
+          allow_self_approval: resource.allowSelfApproval,
+          eligible_approvers: approverIds,
+          ...(problems.length > 0 ? { problems } : {}),
+        },
+      },
+      now,
+    );
+    return true;
+  });
+
+  if (!created) {
+    const existing = await deps.store.transaction((tx) => tx.findRequestByIdempotencyKey(input.idempotencyKey));
+    const snapshot = existing ? await deps.store.getSnapshot(existing.id) : null;
+    if (!snapshot) throw new Error(`request for idempotency key ${input.idempotencyKey} vanished`);
+    return { kind: "already-created", snapshot };
+  }
+
+  const snapshot = (await deps.store.getSnapshot(request.id))!;
+  if (problems.length > 0) return { kind: "unsatisfiable", snapshot, problems };
+  try {
+    await deps.notifier.requestOpened(snapshot, approverIds);
+  } catch (error) {
+    deps.onSideEffectError(error, `posting request ${request.id}`);
+  }
+  return { kind: "created", snapshot, approverIds };
+}
+
+/**
+ * The checks that need no network or database, so a modal can show them as field errors
+ * within Slack's 3 seconds. Throws an AppError whose code names the field.
+ */
+export function checkRequestInput(policy: Policy, input: { resource: string; duration: string | null; reason: string }): { resource: ResourcePolicy; durationSeconds: number; reason: string } {
+  const resource = findResource(policy, input.resource);
+  return { resource, durationSeconds: resolveDuration(resource, input.duration), reason: normaliseReason(input.reason, resource) };
+}
+
+export function findResource(policy: Policy, typed: string): ResourcePolicy {
+  const id = typed.trim().toLowerCase();
+  const resource = policy.resources[id];
+  if (resource) return resource;
+  const names = Object.keys(policy.resources);
+  const close = suggestClosest(id, names);
+  const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+  const hint = close.length > 0 ? `Did you mean ${close.map((name) => `\`${name}\``).join(" or ")}?` : `Known resources: ${names.map((name) => `\`${name}\``).join(", ")}.`;
+  throw new AppError("UNKNOWN_RESOURCE", `There is no resource called “${shown}”. ${hint} Type \`/access help\` for usage.`);
+}
+
+/** Resources this person may request, for the modal's picker. */
+export async function listRequestableResources(policy: Policy, userId: string, directory: Directory): Promise<ResourcePolicy[]> {
+  const allowed: ResourcePolicy[] = [];
+  for (const resource of Object.values(policy.resources)) {
+    if (await mayRequest(policy, resource, userId, directory)) allowed.push(resource);
+  }
+  return allowed;
+}
+
+async function mayRequest(policy: Policy, resource: ResourcePolicy, userId: string, directory: Directory): Promise<boolean> {
+  if (resource.requesters === null) return true;
+  for (const group of resource.requesters) {
+    const source = policy.groups[group];
+    if (source && (await directory.membersOf(source)).includes(userId)) return true;
+  }
+  return false;
+}
+
+async function assertMayRequest(policy: Policy, resource: ResourcePolicy, userId: string, directory: Directory): Promise<void> {
+  let allowed: boolean;
+  try {
+    allowed = await mayRequest(policy, resource, userId, directory);
+  } catch (error) {
+    throw new AppError(
+      "DIRECTORY_UNAVAILABLE",
+      "I couldn't check your group membership in Slack just now. Nothing was changed; please try again in a minute.",
+      `requester check failed: ${(error as Error).message}`,
+    );
+  }
+  if (!allowed) {
+    // Why: the requester list is part of the policy's least-privilege promise; not even a
+    // request (which would ping approvers) is created for someone outside it.
+    throw new AppError(
+      "NOT_ALLOWED_TO_REQUEST",
+      `You are not allowed to request \`${resource.id}\`: it is limited to members of ${resource.requesters!.join(", ")}. Ask a policy owner to add you, or check \`/access\` for the resources you can request.`,
+    );
+  }
+}
+
+function resolveDuration(resource: ResourcePolicy, typed: string | null): number {
+  if (typed === null || typed.trim() === "") return resource.defaultDurationSeconds;
+  let seconds: number;
+  try {
+    seconds = parseDuration(typed);
+  } catch (error) {
+    const userMessage = (error as { userMessage?: string }).userMessage;
+    throw new AppError("INVALID_DURATION", userMessage ?? `“${typed}” is not a valid duration: use 30m, 2h or 1d.`);
+  }
+  if (seconds > resource.maxDurationSeconds) {
+    throw new AppError(
+      "DURATION_TOO_LONG",
+      `${formatDuration(seconds)} is longer than the maximum for \`${resource.id}\`, which is ${formatDuration(resource.maxDurationSeconds)}. Ask for ${formatDuration(resource.maxDurationSeconds)} or less.`,
+    );
+  }
+  return seconds;
+}
+
+function normaliseReason(typed: string, resource: ResourcePolicy): string {
+  // Control characters would let a reason fake extra lines in logs and exports.
+  const reason = typed.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "").trim();
+  if (reason.length === 0 && resource.requireReason) {
+    throw new AppError(
+      "REASON_REQUIRED",
+      `\`${resource.id}\` needs a reason. Try \`/access ${resource.id} ${formatDuration(resource.defaultDurationSeconds)} fixing INC-1234\`.`,
+    );
+  }
+  if (reason.length > MAX_REASON_LENGTH) {
+    throw new AppError(
+      "REASON_TOO_LONG",
+      `Your reason is ${reason.length.toLocaleString("en-US")} characters long; keep it under ${MAX_REASON_LENGTH.toLocaleString("en-US")} and link to the ticket for details.`,
+    );
+  }
+  return reason;
+}
+

@@ -1,0 +1,114 @@
+import type { LedgerActor, LedgerEventInput } from "../ledger/ledger-hash.js";
+import type { GroupSource, LoadedPolicy } from "../policy/policy-schema.js";
+import type {
+  AccessRequestRecord,
+  GrantRecord,
+  GrantStatus,
+  RequestMessageRef,
+  RequestSnapshot,
+  RequesterHistory,
+  RequestStatus,
+  VoteRecord,
+} from "./access-records.js";
+
+/**
+ * The small interfaces the domain depends on. `main.ts` wires real implementations
+ * (Prisma, Slack, a provisioner); the domain never imports those libraries itself.
+ */
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface AppendedEntry {
+  seq: bigint;
+  hash: string;
+}
+
+/** Operations that must run inside one database transaction. */
+export interface AccessTx {
+  /** Loads a request and locks its row until the transaction ends (SELECT … FOR UPDATE). */
+  lockRequest(id: string): Promise<AccessRequestRecord | null>;
+  findRequestByIdempotencyKey(key: string): Promise<AccessRequestRecord | null>;
+  insertRequest(request: AccessRequestRecord, idempotencyKey: string): Promise<void>;
+  /** Guarded transition: changes the row only if it is still in `from`; says whether it did. */
+  transitionRequest(id: string, from: RequestStatus, patch: Pick<AccessRequestRecord, "status"> & Partial<AccessRequestRecord>): Promise<boolean>;
+  listVotes(requestId: string): Promise<VoteRecord[]>;
+  insertVote(vote: VoteRecord, ledgerSeq: bigint): Promise<void>;
+  insertGrant(grant: GrantRecord): Promise<void>;
+  /** Loads a grant and locks its row; accepts a grant id or its request id. */
+  lockGrant(idOrRequestId: string): Promise<GrantRecord | null>;
+  transitionGrant(id: string, from: GrantStatus, patch: Pick<GrantRecord, "status"> & Partial<GrantRecord>): Promise<boolean>;
+  /** Appends to the hash-chained ledger; serialized with every other append. */
+  appendLedger(event: LedgerEventInput, at: Date): Promise<AppendedEntry>;
+}
+
+export interface AccessStore {
+  transaction<T>(work: (tx: AccessTx) => Promise<T>): Promise<T>;
+  getSnapshot(requestId: string): Promise<RequestSnapshot | null>;
+  addRequestMessage(requestId: string, message: RequestMessageRef): Promise<void>;
+  /** Grants of `resource` to `userId` before `before`, leaving out the request being shown. */
+  requesterHistory(userId: string, resource: string, before: Date, excludeRequestId: string): Promise<RequesterHistory>;
+  listOpenForUser(userId: string): Promise<{ pending: AccessRequestRecord[]; active: GrantRecord[] }>;
+  listDueGrants(now: Date, limit: number): Promise<GrantRecord[]>;
+  listStalePending(now: Date, limit: number): Promise<AccessRequestRecord[]>;
+  /** Keeps the text of every policy a decision was made under, keyed by its sha256. */
+  rememberPolicy(sha256: string, text: string): Promise<void>;
+}
+
+export interface UserProfile {
+  id: string;
+  teamId?: string;
+  name?: string;
+  realName?: string;
+  displayName?: string;
+  email?: string;
+  isBot?: boolean;
+  deleted?: boolean;
+}
+
+/** Resolves who is in a policy group (live for Slack user groups) and who a user is. */
+export interface Directory {
+  membersOf(source: GroupSource): Promise<string[]>;
+  lookupUser(userId: string): Promise<UserProfile | null>;
+}
+
+/** Grants and removes access on the target system; a later issue adds real ones. */
+export interface Provisioner {
+  grant(grant: GrantRecord, request: AccessRequestRecord): Promise<void>;
+  revoke(grant: GrantRecord, reason: "expired" | "revoked"): Promise<void>;
+}
+
+/** Tells people about changes; runs after the transaction has committed. */
+export interface AccessNotifier {
+  /** Posts a new request to the approval channel and DMs the approvers. */
+  requestOpened(snapshot: RequestSnapshot, approverIds: string[]): Promise<void>;
+  /** Updates every copy of the request message and tells the requester about outcomes. */
+  requestChanged(snapshot: RequestSnapshot, change: RequestChange): Promise<void>;
+}
+
+export type RequestChange =
+  | { kind: "vote"; voterId: string }
+  | { kind: "approved"; voterId: string }
+  | { kind: "denied"; voterId: string; reason: string | null }
+  | { kind: "cancelled" }
+  | { kind: "expired" }
+  | { kind: "grant-expired" }
+  | { kind: "grant-revoked"; byUserId: string };
+
+export interface PolicySource {
+  current(): LoadedPolicy;
+}
+
+export type { LedgerActor };
+
+export interface AccessDeps {
+  store: AccessStore;
+  directory: Directory;
+  policy: PolicySource;
+  clock: Clock;
+  notifier: AccessNotifier;
+  provisioner: Provisioner;
+  /** Reports failures of after-commit side effects, which must never undo a decision. */
+  onSideEffectError(error: unknown, context: string): void;
+}

@@ -1,0 +1,214 @@
+import type { ResourcePolicy } from "../policy/policy-schema.js";
+import type { AccessRequestRecord, GrantRecord, RequestSnapshot, VoteRecord } from "./access-records.js";
+import { AppError } from "./app-error.js";
+import { describeActor, type SlackIdentity } from "./describe-actor.js";
+import { evaluateApproval, unmetRules, type ApprovalEvaluation } from "./evaluate-approval.js";
+import { generateId } from "./generate-id.js";
+import type { AccessDeps, AccessTx } from "./ports.js";
+import { groupsOf, resolveRuleGroups, type GroupMembership } from "./resolve-approvers.js";
+import { sha256OfCanonical } from "../ledger/ledger-hash.js";
+import { describeClosedRequest } from "./describe-closed-request.js";
+
+export interface VoteInput {
+  requestId: string;
+  voter: SlackIdentity;
+  decision: "APPROVE" | "DENY";
+  denyReason?: string | null;
+  /** The message blocks the voter clicked on, verbatim from the signed payload (null from a modal). */
+  seenBlocks: unknown[] | null;
+}
+
+export type VoteResult =
+  | { kind: "recorded"; snapshot: RequestSnapshot; evaluation: ApprovalEvaluation | null; countedToward: string | null; outcome: "pending" | "approved" | "denied" }
+  | { kind: "duplicate"; snapshot: RequestSnapshot };
+
+export const MAX_DENY_REASON_LENGTH = 1000;
+
+/**
+ * Records an approval or denial. The request row is locked for the whole transaction, so
+ * concurrent clicks are evaluated one after another against the same committed votes:
+ * exactly one of them can activate the grant, and a repeated click (or a Slack retry) finds
+ * its own vote and changes nothing.
+ */
+export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise<VoteResult> {
+  const { loaded, resource, membership } = await checkVoter(deps, input.requestId, input.voter.id);
+  const denyReason = input.decision === "DENY" ? normaliseDenyReason(input.denyReason ?? null) : null;
+  const actor = await describeActor(input.voter, deps.directory);
+  await deps.store.rememberPolicy(loaded.sha256, loaded.text);
+  const seen = input.seenBlocks ? { blocks: input.seenBlocks, sha256: sha256OfCanonical(input.seenBlocks) } : null;
+
+  const outcome = await deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const request = await tx.lockRequest(input.requestId);
+    if (!request) throw new Error(`request ${input.requestId} disappeared`);
+    const votes = await tx.listVotes(request.id);
+    if (votes.some((vote) => vote.voterId === input.voter.id)) return { kind: "duplicate" as const };
+    if (request.status !== "PENDING") throw new AppError("REQUEST_CLOSED", describeClosedRequest(request));
+    if (request.pendingUntil.getTime() <= now.getTime()) {
+      throw new AppError("REQUEST_CLOSED", `Request ${request.id} expired at ${request.pendingUntil.toISOString()} without enough approvals. Nothing was changed.`);
+    }
+
+    const vote: VoteRecord = { requestId: request.id, voterId: input.voter.id, voterName: input.voter.name, decision: input.decision, createdAt: now };
+    const common = {
+      requestId: request.id,
+      subjectId: request.requesterId,
+      resource: request.resource,
+      actor,
+    };
+
+    if (input.decision === "DENY") {
+      const entry = await tx.appendLedger(
+        { ...common, type: "request.denied", data: { decision: "deny", reason: denyReason, voter_groups: groupsOf(input.voter.id, membership), policy_sha256: loaded.sha256, seen } },
+        now,
+      );
+      await tx.insertVote(vote, entry.seq);
+      await tx.transitionRequest(request.id, "PENDING", { status: "DENIED", decidedAt: now, decidedBy: input.voter.id, denyReason });
+      return { kind: "recorded" as const, evaluation: null, countedToward: null, outcome: "denied" as const };
+    }
+
+    const evaluation = evaluateVotes(resource, membership, request, [...votes, vote]);
+    const countedToward = evaluation.assignment[input.voter.id] ?? null;
+    const entry = await tx.appendLedger(
+      {
+        ...common,
+        type: "vote.approved",
+        data: {
+          decision: "approve",
+          counted_toward: countedToward,
+          voter_groups: groupsOf(input.voter.id, membership),
+          evaluation: describeEvaluation(evaluation),
+          policy_sha256: loaded.sha256,
+          seen,
+        },
+      },
+      now,
+    );
+    await tx.insertVote(vote, entry.seq);
+    if (!evaluation.satisfied) return { kind: "recorded" as const, evaluation, countedToward, outcome: "pending" as const };
+
+    await activateGrant(tx, request, evaluation, loaded.sha256, now, input.voter.id);
+    return { kind: "recorded" as const, evaluation, countedToward, outcome: "approved" as const };
+  });
+
+  const snapshot = (await deps.store.getSnapshot(input.requestId))!;
+  if (outcome.kind === "duplicate") return { kind: "duplicate", snapshot };
+
+  if (outcome.outcome === "approved" && snapshot.grant) {
+    try {
+      await deps.provisioner.grant(snapshot.grant, snapshot.request);
+    } catch (error) {
+      deps.onSideEffectError(error, `provisioning grant ${snapshot.grant.id}`);
+    }
+  }
+  const change =
+    outcome.outcome === "approved"
+      ? ({ kind: "approved", voterId: input.voter.id } as const)
+      : outcome.outcome === "denied"
+        ? ({ kind: "denied", voterId: input.voter.id, reason: denyReason } as const)
+        : ({ kind: "vote", voterId: input.voter.id } as const);
+  try {
+    await deps.notifier.requestChanged(snapshot, change);
+  } catch (error) {
+    deps.onSideEffectError(error, `updating messages of ${input.requestId}`);
+  }
+  return { kind: "recorded", snapshot, evaluation: outcome.evaluation, countedToward: outcome.countedToward, outcome: outcome.outcome };
+}
+
+/**
+ * Whether this person may vote on this request right now: it exists, is pending, and they
+ * are an eligible approver. Used before opening the deny modal, and by every vote.
+ */
+export async function checkVoter(deps: AccessDeps, requestId: string, voterId: string) {
+  const before = await deps.store.getSnapshot(requestId);
+  if (!before) {
+    throw new AppError("REQUEST_NOT_FOUND", `I can't find request ${requestId}. It may have been created by another installation of accessbot.`);
+  }
+  const loaded = deps.policy.current();
+  const resource = loaded.policy.resources[before.request.resource];
+  if (!resource) {
+    throw new AppError(
+      "RESOURCE_REMOVED",
+      `\`${before.request.resource}\` is no longer in the access policy, so this request can't be decided. Ask the requester to file a new one if it's still needed.`,
+    );
+  }
+  // Membership is resolved live at the moment of the click; state carried in the message is never trusted.
+  const membership = await resolveRuleGroups(loaded.policy, resource, deps.directory);
+  assertMayVote(resource, membership, before.request, voterId);
+  if (before.request.status !== "PENDING" && !before.votes.some((vote) => vote.voterId === voterId)) {
+    throw new AppError("REQUEST_CLOSED", describeClosedRequest(before.request));
+  }
+  return { loaded, resource, membership, snapshot: before };
+}
+
+/** Evaluates the approve votes of a request against the rules, with membership as of now. */
+export function evaluateVotes(resource: ResourcePolicy, membership: GroupMembership, request: AccessRequestRecord, votes: VoteRecord[]): ApprovalEvaluation {
+  const candidates = votes
+    .filter((vote) => vote.decision === "APPROVE")
+    // Why: a requester's own vote never counts unless the policy says so, even if it got recorded.
+    .filter((vote) => resource.allowSelfApproval || vote.voterId !== request.requesterId)
+    .map((vote) => ({ userId: vote.voterId, groups: groupsOf(vote.voterId, membership) }));
+  return evaluateApproval(resource.rules, candidates);
+}
+
+function describeEvaluation(evaluation: ApprovalEvaluation): Record<string, unknown> {
+  return {
+    satisfied: evaluation.satisfied,
+    rules: evaluation.rules.map((rule) => ({ group: rule.group, required: rule.required, filled: rule.filled, approvers: rule.assigned })),
+    missing: unmetRules(evaluation).map((rule) => ({ group: rule.group, missing: rule.required - rule.filled })),
+  };
+}
+
+async function activateGrant(tx: AccessTx, request: AccessRequestRecord, evaluation: ApprovalEvaluation, policySha256: string, now: Date, lastVoterId: string): Promise<void> {
+  const moved = await tx.transitionRequest(request.id, "PENDING", { status: "APPROVED", decidedAt: now, decidedBy: lastVoterId });
+  if (!moved) throw new Error(`request ${request.id} left PENDING while locked`);
+  const grant: GrantRecord = {
+    id: generateId("GR"),
+    requestId: request.id,
+    userId: request.requesterId,
+    resource: request.resource,
+    status: "ACTIVE",
+    activatedAt: now,
+    expiresAt: new Date(now.getTime() + request.durationSeconds * 1000),
+    endedAt: null,
+    endedBy: null,
+  };
+  await tx.insertGrant(grant);
+  await tx.appendLedger(
+    {
+      type: "grant.activated",
+      requestId: request.id,
+      subjectId: request.requesterId,
+      resource: request.resource,
+      actor: { kind: "system", name: "accessbot" },
+      data: {
+        grant_id: grant.id,
+        activated_at: grant.activatedAt.toISOString(),
+        expires_at: grant.expiresAt.toISOString(),
+        duration_seconds: request.durationSeconds,
+        approvers: evaluation.assignment,
+        policy_sha256: policySha256,
+      },
+    },
+    now,
+  );
+}
+
+function assertMayVote(resource: ResourcePolicy, membership: GroupMembership, request: AccessRequestRecord, voterId: string): void {
+  // Why: authorization is re-derived from the signed user id and live group membership, never from the message.
+  if (voterId === request.requesterId && !resource.allowSelfApproval) {
+    throw new AppError("SELF_APPROVAL", "You can't approve or deny your own request. It needs other approvers; if it's no longer needed, use `/access cancel " + request.id + "`.");
+  }
+  if (groupsOf(voterId, membership).length === 0) {
+    const groups = resource.rules.map((rule) => rule.group).join(", ");
+    throw new AppError("NOT_AN_APPROVER", `You're not an approver for \`${resource.id}\`: approvals come from ${groups}. Nothing was changed.`);
+  }
+}
+
+function normaliseDenyReason(text: string | null): string | null {
+  if (text === null) return null;
+  const reason = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "").trim();
+  if (reason.length > MAX_DENY_REASON_LENGTH) {
+    throw new AppError("REASON_TOO_LONG", `Your reason is ${reason.length.toLocaleString("en-US")} characters long; keep it under ${MAX_DENY_REASON_LENGTH.toLocaleString("en-US")}.`);
+  }
+  return reason.length === 0 ? null : reason;
+}

@@ -1,0 +1,106 @@
+import type { KnownBlock } from "@slack/types";
+import type { RequestView } from "../../domain/build-request-view.js";
+import { formatDuration } from "../../domain/parse-duration.js";
+import { escapeMrkdwn, truncate } from "../escape-mrkdwn.js";
+import { ActionIds, BlockIds } from "../slack-ids.js";
+import { formatSlackDate } from "./format-slack-date.js";
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+const STATUS_LINE: Record<string, string> = {
+  PENDING: ":hourglass_flowing_sand: Waiting for approval",
+  APPROVED: ":white_check_mark: Approved",
+  DENIED: ":no_entry: Denied",
+  CANCELLED: ":heavy_multiplication_x: Cancelled by the requester",
+  EXPIRED: ":clock3: Expired without enough approvals",
+  UNSATISFIABLE: ":warning: Closed: the approver groups can't satisfy the policy",
+};
+
+/**
+ * The request message posted to the approval channel and to each approver's DM. Pure: the
+ * same view always renders the same blocks. Buttons appear only while the request is
+ * pending; their value is the request id and nothing else.
+ */
+export function buildRequestMessage(view: RequestView): SlackMessage {
+  const { request, votes, grant } = view.snapshot;
+  const blocks: KnownBlock[] = [
+    { type: "header", text: { type: "plain_text", text: truncate(`Access request ${request.id}: ${request.resource}`, 150) } },
+    {
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: `*Requester*\n<@${request.requesterId}>` },
+        { type: "mrkdwn", text: `*Resource*\n\`${request.resource}\` ${escapeMrkdwn(truncate(view.resourceTitle, 200))}` },
+        { type: "mrkdwn", text: `*Duration*\n${formatDuration(request.durationSeconds)}` },
+        { type: "mrkdwn", text: `*Status*\n${statusLine(view)}` },
+      ],
+    },
+    // The reason is user text: plain_text never parses mentions, links or formatting.
+    { type: "section", text: { type: "plain_text", text: `Reason: ${request.reason.length > 0 ? truncate(request.reason, 2900) : "(none given)"}`, emoji: false } },
+  ];
+
+  if (view.rules) {
+    const lines = view.rules.map((rule) => {
+      const done = rule.filled >= rule.required;
+      const who = rule.assigned.length > 0 ? ` (${rule.assigned.map((id) => `<@${id}>`).join(", ")})` : "";
+      return `${done ? ":white_check_mark:" : ":hourglass:"} *${escapeMrkdwn(rule.group)}*: ${rule.filled} of ${rule.required}${who}`;
+    });
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: `*Approvals*\n${lines.join("\n")}` } });
+  }
+
+  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: describeHistory(view) }] });
+
+  const decisions = votes.map((vote) => `${vote.decision === "APPROVE" ? "Approved" : "Denied"} by <@${vote.voterId}> ${formatSlackDate(vote.createdAt)}`);
+  if (request.denyReason) decisions.push(`Deny reason: ${escapeMrkdwn(truncate(request.denyReason, 500))}`);
+  if (decisions.length > 0) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: truncate(decisions.join("\n"), 2900) }] });
+
+  if (request.status === "PENDING") {
+    blocks.push({
+      type: "actions",
+      block_id: BlockIds.actions,
+      elements: [
+        { type: "button", action_id: ActionIds.approve, style: "primary", text: { type: "plain_text", text: "Approve" }, value: request.id },
+        { type: "button", action_id: ActionIds.deny, style: "danger", text: { type: "plain_text", text: "Deny" }, value: request.id },
+      ],
+    });
+    blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `Open until ${formatSlackDate(request.pendingUntil)}` }] });
+  } else if (grant) {
+    blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: describeGrant(grant) }] });
+  }
+
+  return { text: `Access request ${request.id}: <@${request.requesterId}> asks for ${request.resource} for ${formatDuration(request.durationSeconds)} (${statusText(view)})`, blocks };
+}
+
+function statusLine(view: RequestView): string {
+  const { request, grant } = view.snapshot;
+  if (grant?.status === "ACTIVE") return `:large_green_circle: Active until ${formatSlackDate(grant.expiresAt)}`;
+  if (grant?.status === "EXPIRED") return ":white_circle: Granted, now expired";
+  if (grant?.status === "REVOKED") return ":white_circle: Granted, ended early";
+  return STATUS_LINE[request.status] ?? request.status;
+}
+
+function statusText(view: RequestView): string {
+  const { request, grant } = view.snapshot;
+  return (grant?.status ?? request.status).toLowerCase();
+}
+
+function describeGrant(grant: NonNullable<RequestView["snapshot"]["grant"]>): string {
+  const window = `Granted ${formatSlackDate(grant.activatedAt)}, scheduled to end ${formatSlackDate(grant.expiresAt)}`;
+  if (grant.status === "REVOKED" && grant.endedAt) return `${window}; ended early by <@${grant.endedBy}> ${formatSlackDate(grant.endedAt)}`;
+  if (grant.status === "EXPIRED" && grant.endedAt) return `${window}; expired ${formatSlackDate(grant.endedAt)}`;
+  return window;
+}
+
+function describeHistory(view: RequestView): string {
+  const { history } = view;
+  const who = `<@${view.snapshot.request.requesterId}>`;
+  const resource = `\`${view.snapshot.request.resource}\``;
+  if (history.grantsLast30Days === 0 && history.recentGrants.length === 0) {
+    return `:mag: ${who} has had no grants of ${resource} before${history.deniedLast30Days > 0 ? `; ${history.deniedLast30Days} denied in the last 30 days` : ""}.`;
+  }
+  const recent = history.recentGrants.map((grant) => `${formatSlackDate(grant.activatedAt, "{date_short}")} for ${formatDuration(grant.durationSeconds)} (“${escapeMrkdwn(truncate(grant.reason, 60))}”)`);
+  const denied = history.deniedLast30Days > 0 ? ` ${history.deniedLast30Days} denied.` : "";
+  return `:mag: ${who} had ${history.grantsLast30Days} ${history.grantsLast30Days === 1 ? "grant" : "grants"} of ${resource} in the last 30 days.${denied}${recent.length > 0 ? ` Recent: ${recent.join("; ")}` : ""}`;
+}

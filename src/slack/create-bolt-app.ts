@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { App, LogLevel } from "@slack/bolt";
+import type { Logger } from "pino";
+import type { AppConfig } from "../config/read-env-config.js";
+import { toBoltLogger } from "../logging/create-logger.js";
+
+export interface HealthReport {
+  ok: boolean;
+  database: boolean;
+  pendingMigrations: string[];
+}
+
+/**
+ * Bolt in HTTP mode (signature verification on, POST /slack/events) or Socket Mode when an
+ * app token is set, plus GET /healthz. Every Web API call goes to `SLACK_API_URL`.
+ */
+export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>): App {
+  const logger = toBoltLogger(log);
+  const customRoutes = [
+    {
+      path: "/healthz",
+      method: ["GET"],
+      handler: (_req: IncomingMessage, res: ServerResponse) => {
+        health()
+          .catch((): HealthReport => ({ ok: false, database: false, pendingMigrations: [] }))
+          .then((report) => {
+            res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json" });
+            res.end(JSON.stringify(report));
+          });
+      },
+    },
+  ];
+  const common = {
+    token: config.slack.botToken,
+    logger,
+    logLevel: log.isLevelEnabled("debug") ? LogLevel.DEBUG : LogLevel.INFO,
+    clientOptions: { slackApiUrl: config.slack.apiUrl },
+    customRoutes,
+  };
+  const app = config.slack.appToken
+    ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { port: config.port } })
+    : new App({ ...common, signingSecret: config.slack.signingSecret!, endpoints: "/slack/events" });
+
+  app.use(async ({ body, context, next }) => {
+    const payload = body as { type?: string; command?: string; actions?: Array<{ action_id?: string }>; view?: { callback_id?: string } };
+    context.log = log.child({
+      slackRequest: randomUUID(),
+      team: context.teamId,
+      user: context.userId,
+      kind: payload.type ?? (payload.command ? "slash_command" : "unknown"),
+      command: payload.command,
+      action: payload.actions?.[0]?.action_id,
+      callback: payload.view?.callback_id,
+      retryNum: context.retryNum,
+    });
+    await next();
+  });
+
+  app.error(async (error) => {
+    log.error({ err: error }, "unhandled error in a Slack listener");
+  });
+  return app;
+}

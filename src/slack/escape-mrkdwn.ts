@@ -1,0 +1,20 @@
+/**
+ * Escapes user-supplied text for Slack mrkdwn. Slack parses `<…>` as mentions, channel
+ * broadcasts and links, so `&`, `<` and `>` are entity-escaped: `<!channel>` then renders
+ * literally and pings no one. Formatting characters are broken with a zero-width joiner
+ * so that a reason can't restyle the message around it.
+ */
+export function escapeMrkdwn(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([*_~`])/g, "$1\u200d");
+}
+
+/** Cuts text to Slack's field limits without splitting a surrogate pair. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = Array.from(text).reduce((acc, char) => (acc.length + char.length <= max - 1 ? acc + char : acc), "");
+  return `${cut}…`;
+}

@@ -1,0 +1,59 @@
+import type { App, BlockAction } from "@slack/bolt";
+import { AppError } from "../../../domain/app-error.js";
+import { checkVoter, voteOnRequest } from "../../../domain/vote-on-request.js";
+import { buildDenyModal } from "../../blocks/build-deny-modal.js";
+import { describeVoteResult } from "../../describe-request-result.js";
+import { blockActionSchema, identityFromPayload } from "../../payload-schemas.js";
+import { replyWithError } from "../../reply-with-error.js";
+import type { SlackServices } from "../../slack-services.js";
+import { ActionIds } from "../../slack-ids.js";
+
+/**
+ * Approve and Deny buttons. The button's value is only the request id; who clicked comes
+ * from the signed payload (`body.user`), and whether they may vote is decided from the
+ * policy and the database at the moment of the click.
+ */
+export function registerVoteActions(app: App, services: SlackServices): void {
+  app.action<BlockAction>(ActionIds.approve, async ({ ack, body, respond, context }) => {
+    await ack();
+    const log = context.log ?? services.log;
+    const reply = (text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
+    try {
+      const payload = parseBlockAction(body);
+      const result = await voteOnRequest(services.deps, {
+        requestId: payload.actions[0]!.value,
+        voter: identityFromPayload(payload),
+        decision: "APPROVE",
+        seenBlocks: payload.message?.blocks ?? null,
+      });
+      await reply(describeVoteResult(result));
+    } catch (error) {
+      await replyWithError(error, reply, log);
+    }
+  });
+
+  app.action<BlockAction>(ActionIds.deny, async ({ ack, body, respond, client, context }) => {
+    await ack();
+    const log = context.log ?? services.log;
+    const reply = (text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
+    try {
+      const payload = parseBlockAction(body);
+      const requestId = payload.actions[0]!.value;
+      // Check before opening the modal, so a non-approver is told at once instead of after typing a reason.
+      await checkVoter(services.deps, requestId, payload.user.id);
+      if (!payload.trigger_id) throw new AppError("MALFORMED_PAYLOAD", "Slack didn't send what I need to open the deny form. Please click Deny again.");
+      const opened = await client.views.open({ trigger_id: payload.trigger_id, view: buildDenyModal(requestId) });
+      if (opened.view?.id && payload.message?.blocks) services.seenBlocks.put(opened.view.id, payload.message.blocks);
+    } catch (error) {
+      await replyWithError(error, reply, log);
+    }
+  });
+}
+
+function parseBlockAction(body: unknown) {
+  const parsed = blockActionSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new AppError("MALFORMED_PAYLOAD", "That button's data didn't look like one of mine, so nothing was changed. Please use the latest request message.", `malformed block_actions: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}

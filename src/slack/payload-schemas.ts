@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { BlockIds, InputActionIds } from "./slack-ids.js";
+
+/**
+ * The parts of Slack's payloads the bot relies on, checked before use. Bolt has already
+ * verified the signature; these schemas make sure a malformed (or unusually shaped) payload
+ * becomes a clear error instead of an `undefined` deep inside the domain.
+ */
+
+const slackId = z.string().regex(/^[A-Z0-9]{2,}$/, "a Slack id");
+export const requestIdSchema = z.string().regex(/^AR-[0-9A-Z]{4,16}$/, "a request id");
+
+export const slashCommandSchema = z.object({
+  user_id: slackId,
+  user_name: z.string().max(200).default(""),
+  team_id: slackId,
+  enterprise_id: slackId.optional().nullable(),
+  text: z.string().max(20_000).default(""),
+  trigger_id: z.string().min(1).max(200),
+});
+export type SlashCommandPayload = z.infer<typeof slashCommandSchema>;
+
+const userSchema = z.object({
+  id: slackId,
+  username: z.string().optional(),
+  name: z.string().optional(),
+  team_id: slackId.optional(),
+});
+
+export const blockActionSchema = z.object({
+  user: userSchema,
+  team: z.object({ id: slackId }).nullable().optional(),
+  enterprise: z.object({ id: slackId }).nullable().optional(),
+  trigger_id: z.string().min(1).optional(),
+  actions: z.array(z.object({ action_id: z.string(), value: requestIdSchema })).min(1),
+  message: z.object({ ts: z.string(), blocks: z.array(z.unknown()).optional() }).optional(),
+  channel: z.object({ id: z.string() }).optional(),
+});
+export type BlockActionPayload = z.infer<typeof blockActionSchema>;
+
+const plainValue = z.object({ value: z.string().nullable().optional() });
+const selectValue = z.object({ selected_option: z.object({ value: z.string() }).nullable().optional() });
+
+export const requestModalStateSchema = z.object({
+  [BlockIds.resource]: z.object({ [InputActionIds.resource]: selectValue }),
+  [BlockIds.duration]: z.object({ [InputActionIds.duration]: plainValue }).optional(),
+  [BlockIds.reason]: z.object({ [InputActionIds.reason]: plainValue }),
+});
+
+export const denyModalSchema = z.object({
+  private_metadata: requestIdSchema,
+  state: z.object({ values: z.object({ [BlockIds.denyReason]: z.object({ [InputActionIds.denyReason]: plainValue }).optional() }) }),
+});
+
+export const viewSubmissionSchema = z.object({
+  user: userSchema,
+  team: z.object({ id: slackId }).nullable().optional(),
+  enterprise: z.object({ id: slackId }).nullable().optional(),
+  view: z.object({ id: z.string().min(1), private_metadata: z.string().optional(), state: z.object({ values: z.record(z.string(), z.unknown()) }) }),
+});
+
+/** The identity the domain records, from the signed payload. */
+export function identityFromPayload(payload: { user: z.infer<typeof userSchema>; team?: { id: string } | null; enterprise?: { id: string } | null }) {
+  return {
+    id: payload.user.id,
+    teamId: payload.user.team_id ?? payload.team?.id ?? "unknown",
+    enterpriseId: payload.enterprise?.id ?? null,
+    name: payload.user.name ?? payload.user.username ?? payload.user.id,
+  };
+}

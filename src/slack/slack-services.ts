@@ -1,0 +1,17 @@
+import type { Logger } from "pino";
+import type { AccessDeps } from "../domain/ports.js";
+import { SeenBlocksStash } from "./seen-blocks-stash.js";
+
+/** What the listeners need; built once in main.ts. */
+export interface SlackServices {
+  deps: AccessDeps;
+  seenBlocks: SeenBlocksStash;
+  log: Logger;
+}
+
+declare module "@slack/bolt" {
+  interface Context {
+    /** The per-request child logger set by the logging middleware. */
+    log?: Logger;
+  }
+}
