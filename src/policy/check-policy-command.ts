@@ -1,0 +1,31 @@
+import { formatPolicyIssue } from "./policy-error.js";
+import { PolicyError, loadPolicyFile } from "./load-policy.js";
+
+export interface CommandOutput {
+  log(s: string): void;
+  error(s: string): void;
+}
+
+/**
+ * `accessbot policy check`: validates the policy without connecting to Slack or the
+ * database, so it can run in CI on every pull request that touches the policy.
+ * Returns the process exit code: 0 valid, 1 invalid. Unexpected errors (bugs) propagate.
+ */
+export async function checkPolicyCommand(path: string, out: CommandOutput): Promise<number> {
+  try {
+    const { policy, sha256, fileName } = await loadPolicyFile(path);
+    const resources = plural(Object.keys(policy.resources).length, "resource");
+    const groups = plural(Object.keys(policy.groups).length, "group");
+    out.log(`✔ ${fileName} is valid: ${resources}, ${groups}, sha256 ${sha256}`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    out.error(`✘ ${error.fileName} is invalid (${plural(error.issues.length, "issue")}):`);
+    for (const issue of error.issues) out.error(formatPolicyIssue(error.fileName, issue));
+    return 1;
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,182 @@
+/**
+ * Loads the access-as-code policy: YAML → schema → cross-reference checks → Policy.
+ *
+ * Every problem found is reported at once, each with file, line, column and field path,
+ * because a policy is usually fixed in a pull request where one-error-per-CI-run is slow.
+ * Nothing is defaulted silently except the documented optional fields.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { LineCounter, parseDocument, type Document } from "yaml";
+import { checkPolicySemantics, toGroupSource } from "./check-policy-semantics.js";
+import { locateYamlNode } from "./locate-yaml-node.js";
+import { PolicyError, formatIssuePath, type PathIssue, type PolicyIssue } from "./policy-error.js";
+import { policyIssuesFromZod } from "./policy-issues-from-zod.js";
+import {
+  DEFAULT_ALLOW_SELF_APPROVAL,
+  DEFAULT_CHECKPOINT_SCHEDULE,
+  DEFAULT_DEFAULT_DURATION_SECONDS,
+  DEFAULT_MAX_DURATION_SECONDS,
+  DEFAULT_REQUIRE_REASON,
+  policyFileSchema,
+  type GroupSource,
+  type LoadedPolicy,
+  type Policy,
+  type PolicyFile,
+  type ResourceFile,
+  type ResourcePolicy,
+} from "./policy-schema.js";
+
+export { PolicyError, type PolicyIssue } from "./policy-error.js";
+export type {
+  ApprovalRule,
+  GroupSource,
+  LoadedPolicy,
+  Policy,
+  PolicySettings,
+  ResourcePolicy,
+} from "./policy-schema.js";
+
+/** Parses policy text. The sha256 is of the text's UTF-8 encoding. Throws PolicyError. */
+export function parsePolicy(text: string, fileName: string): LoadedPolicy {
+  return parsePolicyText(text, fileName, sha256Hex(Buffer.from(text, "utf8")));
+}
+
+/** Reads and parses a policy file; the sha256 is of the exact bytes on disk. Throws PolicyError. */
+export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
+  const bytes = await readPolicyBytes(path);
+  return parsePolicyText(decodeUtf8(bytes, path), path, sha256Hex(bytes));
+}
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+async function readPolicyBytes(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === "ENOENT"
+        ? `policy file not found at '${path}': copy access-policy.example.yml to that path and edit it, or set ACCESS_POLICY_FILE to the policy's location`
+        : `cannot read the policy file '${path}' (${code ?? String(error)}); check ACCESS_POLICY_FILE and the file's permissions`;
+    throw new PolicyError(path, [{ line: null, column: null, path: "", message }]);
+  }
+}
+
+/** Refuses invalid UTF-8 instead of replacing bytes, so what is validated is what was hashed. */
+function decodeUtf8(bytes: Buffer, fileName: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new PolicyError(fileName, [
+      { line: null, column: null, path: "", message: "the file is not valid UTF-8 text" },
+    ]);
+  }
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+// ---- Parsing ---------------------------------------------------------------------------------
+
+function parsePolicyText(text: string, fileName: string, sha256: string): LoadedPolicy {
+  const lineCounter = new LineCounter();
+  // prettyErrors off: we format positions ourselves, one line per issue.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntaxIssues = yamlIssues(doc, lineCounter);
+  // Past a syntax error the tree is a guess; checking it would report phantom problems.
+  if (syntaxIssues.length > 0) throw new PolicyError(fileName, syntaxIssues);
+
+  const value = toPlainValue(doc, lineCounter, fileName);
+  if (value === null || value === undefined) {
+    throw new PolicyError(fileName, [
+      { line: 1, column: 1, path: "", message: "the policy file is empty; start from access-policy.example.yml" },
+    ]);
+  }
+
+  const parsed = policyFileSchema.safeParse(value);
+  const pathIssues: PathIssue[] = [
+    ...(parsed.success ? [] : policyIssuesFromZod(parsed.error.issues, value)),
+    ...checkPolicySemantics(value),
+  ];
+  if (pathIssues.length > 0 || !parsed.success) {
+    throw new PolicyError(fileName, locateIssues(pathIssues, doc, lineCounter));
+  }
+  return { policy: buildPolicy(parsed.data), text, sha256, fileName };
+}
+
+function yamlIssues(doc: Document, lineCounter: LineCounter): PolicyIssue[] {
+  // Warnings (e.g. unknown tags) count too: a policy should mean exactly one thing.
+  return [...doc.errors, ...doc.warnings].map((error) => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    return { line, column: col, path: "", message: `YAML: ${yamlMessage(error.code, error.message)}` };
+  });
+}
+
+/** yaml's own wording, except where it speaks to programmers rather than policy authors. */
+function yamlMessage(code: string, message: string): string {
+  if (code === "MULTIPLE_DOCS") return "the policy must be a single YAML document; remove the '---' line and what follows";
+  return firstLine(message);
+}
+
+/** yaml refuses documents that expand aliases beyond a limit (billion laughs); report that. */
+function toPlainValue(doc: Document, lineCounter: LineCounter, fileName: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const position = locateYamlNode(doc, lineCounter, []);
+    throw new PolicyError(fileName, [
+      { line: position.line, column: position.column, path: "", message: `YAML: ${firstLine(String(error))}` },
+    ]);
+  }
+}
+
+function locateIssues(issues: readonly PathIssue[], doc: Document, lineCounter: LineCounter): PolicyIssue[] {
+  const located = issues.map((issue) => {
+    const { line, column } = locateYamlNode(doc, lineCounter, issue.path, issue.at);
+    return { line, column, path: formatIssuePath(issue.path), message: issue.message };
+  });
+  const unique = new Map(located.map((issue) => [JSON.stringify(issue), issue]));
+  return [...unique.values()].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0] ?? message;
+}
+
+// ---- Building the in-memory policy -------------------------------------------------------------
+
+function buildPolicy(file: PolicyFile): Policy {
+  const groups: Record<string, GroupSource> = {};
+  for (const [name, group] of Object.entries(file.groups)) groups[name] = toGroupSource(group);
+  const resources: Record<string, ResourcePolicy> = {};
+  for (const [id, resource] of Object.entries(file.resources)) resources[id] = buildResource(id, resource);
+  return {
+    version: 1,
+    settings: {
+      approvalChannel: file.settings.approval_channel,
+      auditChannel: file.settings.audit_channel,
+      timezone: file.settings.timezone,
+      requestTtlSeconds: file.settings.request_ttl,
+      digestSchedule: file.settings.digest_schedule,
+      checkpointSchedule: file.settings.checkpoint_schedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
+    },
+    groups,
+    resources,
+  };
+}
+
+function buildResource(id: string, resource: ResourceFile): ResourcePolicy {
+  const maxDurationSeconds = resource.max_duration ?? DEFAULT_MAX_DURATION_SECONDS;
+  return {
+    id,
+    title: resource.title,
+    requesters: resource.requesters ?? null,
+    defaultDurationSeconds: resource.default_duration ?? Math.min(DEFAULT_DEFAULT_DURATION_SECONDS, maxDurationSeconds),
+    maxDurationSeconds,
+    requireReason: resource.require_reason ?? DEFAULT_REQUIRE_REASON,
+    rules: resource.approval.rules.map((rule) => ({ group: rule.group, count: rule.count })),
+    allowSelfApproval: resource.approval.allow_self_approval ?? DEFAULT_ALLOW_SELF_APPROVAL,
+  };
+}

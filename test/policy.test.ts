@@ -1,0 +1,660 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { checkPolicyCommand } from "../src/policy/check-policy-command.js";
+import { PolicyError, loadPolicyFile, parsePolicy, type PolicyIssue } from "../src/policy/load-policy.js";
+import { evaluateApproval } from "../src/domain/evaluate-approval.js";
+
+const FILE = "access-policy.yml";
+const EXAMPLE = fileURLToPath(new URL("../access-policy.example.yml", import.meta.url));
+
+/** Mirrors the format in the brief; every test below breaks exactly one thing in it. */
+const BASE = `version: 1
+settings:
+  approval_channel: C0APPROVALS
+  audit_channel: C0AUDIT
+  timezone: Europe/Berlin
+  request_ttl: 24h
+  digest_schedule: "0 9 * * MON"
+groups:
+  sre-leads: { members: [U0SRE1, U0SRE2, U0SRE3] }
+  security: { usergroup: S0SECURITY }
+  engineering: { usergroup: S0ENG }
+resources:
+  prod-db:
+    title: Production database (read-write)
+    requesters: [engineering]
+    default_duration: 1h
+    max_duration: 4h
+    require_reason: true
+    approval:
+      rules:
+        - { group: sre-leads, count: 2 }
+        - { group: security, count: 1 }
+      allow_self_approval: false
+  staging-admin:
+    title: Staging admin
+    max_duration: 8h
+    approval: { rules: [ { group: sre-leads, count: 1 } ] }
+`;
+
+const tempDir = mkdtempSync(join(tmpdir(), "policy-test-"));
+after(() => rmSync(tempDir, { recursive: true, force: true }));
+
+/** BASE with one exact, unique piece of text replaced. */
+function edit(from: string, to: string, text = BASE): string {
+  assert.equal(text.split(from).length, 2, `fixture must contain ${JSON.stringify(from)} exactly once`);
+  return text.replace(from, to);
+}
+
+/** 1-based line of the first line containing `needle`. */
+function lineOf(text: string, needle: string): number {
+  const index = text.split("\n").findIndex((line) => line.includes(needle));
+  assert.notEqual(index, -1, `fixture has no line containing ${JSON.stringify(needle)}`);
+  return index + 1;
+}
+
+function policyError(text: string): PolicyError {
+  try {
+    parsePolicy(text, FILE);
+  } catch (error) {
+    assert.ok(error instanceof PolicyError, `expected PolicyError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail("expected the policy to be rejected");
+}
+
+interface Expected {
+  path: string;
+  message: RegExp;
+  /** The issue must be reported on the first line containing this text. */
+  line: string;
+  column?: number;
+}
+
+/** Asserts an issue with this path and message exists, on the right line, and is in the error message. */
+function expectIssue(text: string, expected: Expected): PolicyIssue {
+  const error = policyError(text);
+  const issue = error.issues.find((candidate) => candidate.path === expected.path && expected.message.test(candidate.message));
+  assert.ok(issue, `no issue at ${expected.path} matching ${expected.message}; got:\n${error.message}`);
+  assert.equal(issue.line, lineOf(text, expected.line), `line of ${expected.path}; got:\n${error.message}`);
+  if (expected.column !== undefined) assert.equal(issue.column, expected.column);
+  assert.ok(
+    error.message
+      .split("\n")
+      .includes(`${FILE}:${issue.line}:${issue.column}${issue.path === "" ? "" : ` ${issue.path}`}: ${issue.message}`),
+    `error message must have one line per issue:\n${error.message}`,
+  );
+  return issue;
+}
+
+describe("the example policy", () => {
+  it("is valid and has the documented shape", async () => {
+    const loaded = await loadPolicyFile(EXAMPLE);
+    assert.deepEqual(Object.keys(loaded.policy.resources), ["prod-db", "staging-admin"]);
+    assert.deepEqual(Object.keys(loaded.policy.groups), ["sre-leads", "security", "engineering"]);
+    assert.equal(loaded.fileName, EXAMPLE);
+  });
+
+  it("has a sha256 equal to sha256sum of the file bytes", async () => {
+    const loaded = await loadPolicyFile(EXAMPLE);
+    const expected = execFileSync("sha256sum", [EXAMPLE], { encoding: "utf8" }).split(" ")[0];
+    assert.equal(loaded.sha256, expected);
+    assert.equal(loaded.text, readFileSync(EXAMPLE, "utf8"));
+  });
+
+  it("comments every field it sets", () => {
+    const lines = readFileSync(EXAMPLE, "utf8").split("\n");
+    const keys = ["version", "approval_channel", "audit_channel", "timezone", "request_ttl", "digest_schedule",
+      "checkpoint_schedule", "groups", "resources", "title", "requesters", "default_duration", "max_duration",
+      "require_reason", "approval", "rules", "allow_self_approval"];
+    for (const key of keys) {
+      const index = lines.findIndex((line) => line.trimStart().startsWith(`${key}:`));
+      assert.notEqual(index, -1, `${key} missing from the example`);
+      assert.match(lines[index - 1] ?? "", /^\s*#/, `${key} must have a comment right above it`);
+    }
+  });
+});
+
+describe("parsePolicy: a valid policy", () => {
+  it("maps the file to camelCase with every value converted", () => {
+    const { policy } = parsePolicy(BASE, FILE);
+    assert.deepEqual(policy.settings, {
+      approvalChannel: "C0APPROVALS",
+      auditChannel: "C0AUDIT",
+      timezone: "Europe/Berlin",
+      requestTtlSeconds: 86400,
+      digestSchedule: "0 9 * * MON",
+      checkpointSchedule: "0 0 * * *",
+    });
+    assert.deepEqual(policy.groups["sre-leads"], { kind: "static", members: ["U0SRE1", "U0SRE2", "U0SRE3"] });
+    assert.deepEqual(policy.groups.security, { kind: "usergroup", usergroupId: "S0SECURITY" });
+    assert.deepEqual(policy.resources["prod-db"], {
+      id: "prod-db",
+      title: "Production database (read-write)",
+      requesters: ["engineering"],
+      defaultDurationSeconds: 3600,
+      maxDurationSeconds: 4 * 3600,
+      requireReason: true,
+      rules: [
+        { group: "sre-leads", count: 2 },
+        { group: "security", count: 1 },
+      ],
+      allowSelfApproval: false,
+    });
+  });
+
+  it("applies the documented defaults", () => {
+    const { policy } = parsePolicy(BASE, FILE);
+    assert.deepEqual(policy.resources["staging-admin"], {
+      id: "staging-admin",
+      title: "Staging admin",
+      requesters: null,
+      defaultDurationSeconds: 3600,
+      maxDurationSeconds: 8 * 3600,
+      requireReason: true,
+      rules: [{ group: "sre-leads", count: 1 }],
+      allowSelfApproval: false,
+    });
+    const shortMax = parsePolicy(edit("    max_duration: 8h\n", "    max_duration: 30m\n"), FILE).policy;
+    assert.equal(shortMax.resources["staging-admin"]?.defaultDurationSeconds, 30 * 60, "default is min(1h, max)");
+    const noMax = parsePolicy(edit("    max_duration: 8h\n", ""), FILE).policy;
+    assert.equal(noMax.resources["staging-admin"]?.maxDurationSeconds, 8 * 3600);
+  });
+
+  it("takes explicit optional values", () => {
+    const text = edit(
+      '  digest_schedule: "0 9 * * MON"\n',
+      '  digest_schedule: "0 9 * * MON"\n  checkpoint_schedule: "30 2 * * *"\n',
+      edit("      allow_self_approval: false", "      allow_self_approval: true",
+        edit("    require_reason: true", "    require_reason: false")),
+    );
+    const { policy } = parsePolicy(text, FILE);
+    assert.equal(policy.settings.checkpointSchedule, "30 2 * * *");
+    assert.equal(policy.resources["prod-db"]?.requireReason, false);
+    assert.equal(policy.resources["prod-db"]?.allowSelfApproval, true);
+  });
+
+  it("hashes the exact UTF-8 bytes of the text", () => {
+    const loaded = parsePolicy(BASE, FILE);
+    assert.equal(loaded.sha256, createHash("sha256").update(Buffer.from(BASE, "utf8")).digest("hex"));
+    assert.equal(loaded.text, BASE);
+    assert.equal(loaded.fileName, FILE);
+  });
+
+  it("accepts durations in ISO-8601 and 6-field cron expressions", () => {
+    const text = edit("  request_ttl: 24h", "  request_ttl: P1D", edit('"0 9 * * MON"', '"0 0 9 * * MON"'));
+    const { policy } = parsePolicy(edit("    max_duration: 4h", "    max_duration: PT4H", text), FILE);
+    assert.equal(policy.settings.requestTtlSeconds, 86400);
+    assert.equal(policy.resources["prod-db"]?.maxDurationSeconds, 4 * 3600);
+  });
+});
+
+describe("loadPolicyFile", () => {
+  it("hashes the bytes on disk, not the decoded text (BOM, CRLF)", async () => {
+    const path = join(tempDir, "bom.yml");
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(BASE.replaceAll("\n", "\r\n"))]);
+    writeFileSync(path, bytes);
+    const loaded = await loadPolicyFile(path);
+    assert.equal(loaded.sha256, execFileSync("sha256sum", [path], { encoding: "utf8" }).split(" ")[0]);
+    assert.equal(Object.keys(loaded.policy.resources).length, 2);
+  });
+
+  it("reports a missing file and says how to create one", async () => {
+    const path = join(tempDir, "nope.yml");
+    await assert.rejects(loadPolicyFile(path), (error: unknown) => {
+      assert.ok(error instanceof PolicyError);
+      assert.equal(error.code, "INVALID_POLICY");
+      assert.match(error.message, /not found/);
+      assert.match(error.message, /access-policy\.example\.yml/);
+      assert.match(error.message, /ACCESS_POLICY_FILE/);
+      assert.equal(error.issues[0]?.line, null);
+      return true;
+    });
+  });
+
+  it("refuses a file that is not UTF-8", async () => {
+    const path = join(tempDir, "latin1.yml");
+    writeFileSync(path, Buffer.concat([Buffer.from(BASE), Buffer.from([0x23, 0x20, 0xe9, 0x0a])]));
+    await assert.rejects(loadPolicyFile(path), /not valid UTF-8/);
+  });
+});
+
+describe("parsePolicy: YAML problems", () => {
+  it("reports syntax errors with their position", () => {
+    const text = edit("    title: Staging admin", "    title: [Staging admin");
+    const error = policyError(text);
+    assert.ok(error.issues.length >= 1);
+    assert.ok(error.issues.every((issue) => issue.line !== null && issue.line >= lineOf(text, "[Staging admin")));
+    assert.match(error.message, /^access-policy\.yml:\d+:\d+: YAML: /);
+  });
+
+  it("reports duplicate keys instead of letting the last one win", () => {
+    const text = edit("  staging-admin:\n", "  prod-db:\n");
+    const error = policyError(text);
+    assert.equal(error.issues[0]?.line, lineOf(text, "Staging admin") - 1);
+    assert.match(error.issues[0]?.message ?? "", /unique/);
+  });
+
+  it("refuses more than one YAML document", () => {
+    const text = `${BASE}---\nversion: 1\n`;
+    expectIssue(text, { path: "", line: "---", message: /single YAML document/ });
+  });
+
+  it("reports an empty file", () => {
+    assert.match(policyError("").message, /^access-policy\.yml:1:1: the policy file is empty/);
+    assert.match(policyError("# only a comment\n").message, /empty/);
+  });
+
+  it("reports a document that is not a mapping", () => {
+    assert.match(policyError("- a\n- b\n").message, /^access-policy\.yml:1:1: expected a mapping, got a list$/);
+  });
+
+  it("refuses alias bombs", () => {
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+      "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]",
+    ].join("\n");
+    assert.match(policyError(bomb).message, /YAML: /);
+  });
+});
+
+describe("parsePolicy: structure", () => {
+  it("requires version 1", () => {
+    expectIssue(edit("version: 1", "version: 2"), { path: "version", line: "version: 2", column: 10, message: /version is 1/ });
+    expectIssue(edit("version: 1\n", ""), { path: "version", line: "settings:", message: /missing required key 'version'/ });
+  });
+
+  it("reports unknown keys at every level, with a suggestion", () => {
+    const cases: Array<[string, string, string, RegExp, string]> = [
+      ["    max_duration: 4h", "    max_duraton: 4h", "resources.prod-db.max_duraton", /unknown key 'max_duraton' \(did you mean 'max_duration'\?/, "max_duraton"],
+      ["version: 1", "version: 1\nextra: true", "extra", /unknown key 'extra' \(allowed keys: version, settings, groups, resources\)/, "extra"],
+      ["  timezone: Europe/Berlin", "  time_zone: Europe/Berlin", "settings.time_zone", /did you mean 'timezone'/, "time_zone"],
+      ["      allow_self_approval: false", "      allow_self_aproval: false", "resources.prod-db.approval.allow_self_aproval", /did you mean 'allow_self_approval'/, "allow_self_aproval"],
+      ["{ group: security, count: 1 }", "{ group: security, count: 1, cuont: 2 }", "resources.prod-db.approval.rules[1].cuont", /unknown key 'cuont'/, "cuont"],
+      ["  security: { usergroup: S0SECURITY }", "  security: { usergroup: S0SECURITY, member: [U0X1] }", "groups.security.member", /did you mean 'members'/, "member:"],
+    ];
+    for (const [from, to, path, message, key] of cases) {
+      const text = edit(from, to);
+      const issue = expectIssue(text, { path, message, line: key });
+      // The column points at the misspelt key itself, not at its value or the line start.
+      const lineText = text.split("\n")[(issue.line ?? 0) - 1] ?? "";
+      assert.ok(lineText.slice((issue.column ?? 0) - 1).startsWith(key.replace(":", "")), `${path} column`);
+    }
+    assert.throws(() => parsePolicy(edit("    max_duration: 4h", "    max_duraton: 4h"), FILE), PolicyError);
+  });
+
+  it("names missing required keys and points at the mapping that lacks them", () => {
+    expectIssue(edit("    title: Staging admin\n", ""), {
+      path: "resources.staging-admin.title",
+      line: "  staging-admin:",
+      message: /missing required key 'title'/,
+    });
+    expectIssue(edit("  request_ttl: 24h\n", ""), {
+      path: "settings.request_ttl",
+      line: "settings:",
+      message: /missing required key 'request_ttl'/,
+    });
+    expectIssue(edit("{ group: sre-leads, count: 1 }", "{ group: sre-leads }"), {
+      path: "resources.staging-admin.approval.rules[0].count",
+      line: "{ group: sre-leads }",
+      message: /missing required key 'count'/,
+    });
+  });
+
+  it("explains wrong value types in YAML terms", () => {
+    expectIssue(edit("    require_reason: true", "    require_reason: yes"), {
+      path: "resources.prod-db.require_reason",
+      line: "require_reason: yes",
+      message: /expected true or false, got 'yes'/,
+    });
+    expectIssue(edit("groups:\n  sre-leads: { members: [U0SRE1, U0SRE2, U0SRE3] }\n  security: { usergroup: S0SECURITY }\n  engineering: { usergroup: S0ENG }\n", "groups:\n"), {
+      path: "groups",
+      line: "groups:",
+      message: /expected a mapping, got an empty value/,
+    });
+  });
+});
+
+describe("parsePolicy: Slack ids and names", () => {
+  it("requires channel ids, not names", () => {
+    expectIssue(edit("approval_channel: C0APPROVALS", 'approval_channel: "#approvals"'), {
+      path: "settings.approval_channel",
+      line: "#approvals",
+      column: 21,
+      message: /'#approvals' is not a Slack channel ID/,
+    });
+    expectIssue(edit("audit_channel: C0AUDIT", "audit_channel: D0DIRECT"), {
+      path: "settings.audit_channel",
+      line: "D0DIRECT",
+      message: /not a Slack channel ID/,
+    });
+    assert.doesNotThrow(() => parsePolicy(edit("audit_channel: C0AUDIT", "audit_channel: G0PRIVATE"), FILE));
+  });
+
+  it("requires user ids (U or W) in members", () => {
+    const text = edit("[U0SRE1, U0SRE2, U0SRE3]", "[U0SRE1, alice, W0SRE3]");
+    expectIssue(text, { path: "groups.sre-leads.members[1]", line: "alice", column: 34, message: /'alice' is not a Slack user ID/ });
+    assert.equal(policyError(text).issues.length, 1, "W ids are valid");
+  });
+
+  it("requires a user group id (S) for usergroup", () => {
+    expectIssue(edit("usergroup: S0ENG", "usergroup: engineering-team"), {
+      path: "groups.engineering.usergroup",
+      line: "engineering-team",
+      message: /not a Slack user group ID/,
+    });
+  });
+
+  it("validates group names and resource ids", () => {
+    expectIssue(edit("  engineering: { usergroup: S0ENG }", "  Engineering: { usergroup: S0ENG }\n  engineering: { usergroup: S0ENG2 }"), {
+      path: "groups.Engineering",
+      line: "  Engineering:",
+      column: 3,
+      message: /invalid group name 'Engineering'/,
+    });
+    expectIssue(edit("  staging-admin:", "  staging admin:"), {
+      path: 'resources["staging admin"]',
+      line: "  staging admin:",
+      message: /invalid resource id 'staging admin'/,
+    });
+    expectIssue(edit("  staging-admin:", `  ${"a".repeat(64)}:`), {
+      path: `resources.${"a".repeat(64)}`,
+      line: "aaaa",
+      message: /invalid resource id/,
+    });
+    assert.doesNotThrow(() => parsePolicy(edit("  staging-admin:", `  ${"s".repeat(63)}:`), FILE));
+  });
+
+  it("does not let a __proto__ group or resource vanish silently", () => {
+    expectIssue(edit("  engineering: { usergroup: S0ENG }", "  engineering: { usergroup: S0ENG }\n  __proto__: { usergroup: S0X }"), {
+      path: "groups.__proto__",
+      line: "  __proto__:",
+      column: 3,
+      message: /invalid group name '__proto__'/,
+    });
+    expectIssue(edit("  staging-admin:", "  __proto__:"), {
+      path: "resources.__proto__",
+      line: "  __proto__:",
+      message: /invalid resource id '__proto__'/,
+    });
+  });
+});
+
+describe("parsePolicy: groups", () => {
+  it("needs exactly one of members or usergroup", () => {
+    expectIssue(edit("  security: { usergroup: S0SECURITY }", "  security: { usergroup: S0SECURITY, members: [U0SEC1] }"), {
+      path: "groups.security",
+      line: "  security:",
+      message: /exactly one of 'members'.*or 'usergroup'/,
+    });
+    expectIssue(edit("  security: { usergroup: S0SECURITY }", "  security: {}"), {
+      path: "groups.security",
+      line: "  security:",
+      message: /exactly one of/,
+    });
+  });
+
+  it("needs a non-empty list of unique members", () => {
+    expectIssue(edit("[U0SRE1, U0SRE2, U0SRE3]", "[]"), {
+      path: "groups.sre-leads.members",
+      line: "  sre-leads:",
+      message: /at least one user/,
+    });
+    expectIssue(edit("[U0SRE1, U0SRE2, U0SRE3]", "[U0SRE1, U0SRE2, U0SRE1]"), {
+      path: "groups.sre-leads.members[2]",
+      line: "  sre-leads:",
+      column: 42,
+      message: /U0SRE1 is listed twice/,
+    });
+  });
+});
+
+describe("parsePolicy: approval rules", () => {
+  it("reports an unknown group in a rule with the known groups", () => {
+    const text = edit("- { group: sre-leads, count: 2 }", "- { group: sre-lead, count: 2 }");
+    const issue = expectIssue(text, {
+      path: "resources.prod-db.approval.rules[0].group",
+      line: "sre-lead,",
+      column: 20,
+      message: /^unknown group 'sre-lead' \(known groups: engineering, security, sre-leads\)$/,
+    });
+    assert.ok(
+      policyError(text).message.includes(
+        `access-policy.yml:${issue.line}:20 resources.prod-db.approval.rules[0].group: unknown group 'sre-lead' (known groups: engineering, security, sre-leads)`,
+      ),
+    );
+  });
+
+  it("reports an unknown group in requesters", () => {
+    expectIssue(edit("    requesters: [engineering]", "    requesters: [engineering, contractors]"), {
+      path: "resources.prod-db.requesters[1]",
+      line: "contractors",
+      message: /^unknown group 'contractors' \(known groups: /,
+    });
+    expectIssue(edit("    requesters: [engineering]", "    requesters: []"), {
+      path: "resources.prod-db.requesters",
+      line: "requesters: []",
+      message: /omit it to let everyone request/,
+    });
+  });
+
+  it("requires count to be a whole number ≥ 1", () => {
+    for (const bad of ["0", "-1", "1.5", '"2"', "true"]) {
+      expectIssue(edit("{ group: security, count: 1 }", `{ group: security, count: ${bad} }`), {
+        path: "resources.prod-db.approval.rules[1].count",
+        line: `count: ${bad}`,
+        message: /count must be/,
+      });
+    }
+  });
+
+  it("reports a rule a static group could never satisfy", () => {
+    expectIssue(edit("{ group: sre-leads, count: 2 }", "{ group: sre-leads, count: 4 }"), {
+      path: "resources.prod-db.approval.rules[0].count",
+      line: "count: 4",
+      message: /needs 4 approvals from 'sre-leads' but that group has only 3 members/,
+    });
+  });
+
+  it("refuses a resource without rules or without approval", () => {
+    expectIssue(edit("{ rules: [ { group: sre-leads, count: 1 } ] }", "{ rules: [] }"), {
+      path: "resources.staging-admin.approval.rules",
+      line: "rules: []",
+      message: /at least one approval rule/,
+    });
+    expectIssue(edit("    approval: { rules: [ { group: sre-leads, count: 1 } ] }\n", ""), {
+      path: "resources.staging-admin.approval",
+      line: "  staging-admin:",
+      message: /missing required key 'approval'/,
+    });
+  });
+
+  it("refuses the same group twice in one resource", () => {
+    expectIssue(edit("- { group: security, count: 1 }", "- { group: sre-leads, count: 1 }"), {
+      path: "resources.prod-db.approval.rules[1].group",
+      line: "- { group: sre-leads, count: 1 }",
+      message: /'sre-leads' already appears in rules\[0\]; merge them into one rule with a higher count/,
+    });
+  });
+});
+
+describe("parsePolicy: distinct approvers across rules", () => {
+  const twoRules = (groupA: string, groupB: string, countA = 1, countB = 1) =>
+    edit(
+      "  engineering: { usergroup: S0ENG }",
+      `  engineering: { usergroup: S0ENG }\n  a: { members: [${groupA}] }\n  b: { members: [${groupB}] }`,
+      edit("{ rules: [ { group: sre-leads, count: 1 } ] }", `{ rules: [ { group: a, count: ${countA} }, { group: b, count: ${countB} } ] }`),
+    );
+
+  it("refuses 1 of A + 1 of B when A and B are the same single person", () => {
+    expectIssue(twoRules("U0ALICE", "U0ALICE"), {
+      path: "resources.staging-admin.approval.rules",
+      line: "{ rules: [ { group: a",
+      message: /need 2 different approvers .* at most 1/,
+    });
+  });
+
+  it("accepts overlapping groups when an assignment of distinct people exists", () => {
+    assert.doesNotThrow(() => parsePolicy(twoRules("U0ALICE, U0BOB", "U0ALICE"), FILE));
+    assert.doesNotThrow(() => parsePolicy(twoRules("U0ALICE, U0BOB", "U0ALICE, U0BOB", 1, 1), FILE));
+  });
+
+  it("refuses overlapping groups that are too small together", () => {
+    expectIssue(twoRules("U0ALICE, U0BOB", "U0ALICE, U0BOB", 2, 1), {
+      path: "resources.staging-admin.approval.rules",
+      line: "{ rules: [ { group: a",
+      message: /need 3 different approvers .* at most 2/,
+    });
+  });
+
+  it("skips user groups, which can only be resolved live", () => {
+    const text = edit("{ rules: [ { group: sre-leads, count: 1 } ] }", "{ rules: [ { group: security, count: 50 }, { group: engineering, count: 50 } ] }");
+    assert.doesNotThrow(() => parsePolicy(text, FILE));
+  });
+
+  it("matches like a bipartite matching, not greedily", () => {
+    // Greedy would give U1 to the first rule and then fail the second.
+    const filled = (rules: Array<{ group: string; count: number }>, people: Array<[string, string[]]>) =>
+      evaluateApproval(rules, people.map(([userId, groups]) => ({ userId, groups }))).rules.reduce((sum, rule) => sum + rule.filled, 0);
+    assert.equal(filled([{ group: "a", count: 1 }, { group: "b", count: 1 }], [["U1", ["a", "b"]], ["U2", ["a"]]]), 2);
+    assert.equal(filled([{ group: "a", count: 1 }, { group: "b", count: 1 }], [["U1", ["a", "b"]]]), 1);
+    assert.equal(filled([{ group: "a", count: 2 }, { group: "b", count: 1 }, { group: "c", count: 1 }], [["U1", ["a", "b"]], ["U2", ["a", "b"]], ["U3", ["a", "c"]]]), 3);
+    assert.equal(filled([], []), 0);
+  });
+});
+
+describe("parsePolicy: durations, time zone, cron", () => {
+  it("refuses default_duration above max_duration", () => {
+    expectIssue(edit("    default_duration: 1h", "    default_duration: 5h"), {
+      path: "resources.prod-db.default_duration",
+      line: "default_duration: 5h",
+      message: /default_duration 5h is longer than max_duration 4h/,
+    });
+    expectIssue(edit("    max_duration: 8h", "    default_duration: 10h"), {
+      path: "resources.staging-admin.default_duration",
+      line: "default_duration: 10h",
+      message: /longer than the default max_duration of 8h/,
+    });
+  });
+
+  it("reports bad durations with the duration parser's sentence", () => {
+    const cases: Array<[string, string, string, RegExp]> = [
+      ["  request_ttl: 24h", "  request_ttl: 0m", "settings.request_ttl", /“0m” is not a valid duration/],
+      ["    max_duration: 4h", "    max_duration: 99999d", "resources.prod-db.max_duration", /longer than the maximum of 365d/],
+      ["    max_duration: 4h", "    max_duration: 10", "resources.prod-db.max_duration", /no unit/],
+      ["    default_duration: 1h", "    default_duration: -1h", "resources.prod-db.default_duration", /negative/],
+      ["    default_duration: 1h", "    default_duration: 1.5h", "resources.prod-db.default_duration", /whole numbers/],
+      ["    default_duration: 1h", "    default_duration: [1h]", "resources.prod-db.default_duration", /expected a duration like 30m, 2h or 1d/],
+    ];
+    for (const [from, to, path, message] of cases) {
+      expectIssue(edit(from, to), { path, message, line: to.trim() });
+    }
+  });
+
+  it("refuses an unknown time zone", () => {
+    for (const zone of ["Mars/Olympus", "+01:00", "Europe/Berlinn"]) {
+      expectIssue(edit("timezone: Europe/Berlin", `timezone: "${zone}"`), {
+        path: "settings.timezone",
+        line: `timezone: "${zone}"`,
+        column: 13,
+        message: /unknown time zone/,
+      });
+    }
+    assert.doesNotThrow(() => parsePolicy(edit("timezone: Europe/Berlin", "timezone: UTC"), FILE));
+  });
+
+  it("refuses invalid cron expressions", () => {
+    for (const expression of ["* * * *", "61 9 * * MON", "0 9 * * FUNDAY", "0 0 31 2 *", "1 2 3 4 5 6 7", ""]) {
+      expectIssue(edit('digest_schedule: "0 9 * * MON"', `digest_schedule: "${expression}"`), {
+        path: "settings.digest_schedule",
+        line: "digest_schedule:",
+        message: /invalid cron expression/,
+      });
+    }
+    expectIssue(edit('  digest_schedule: "0 9 * * MON"', '  digest_schedule: "0 9 * * MON"\n  checkpoint_schedule: "every night"'), {
+      path: "settings.checkpoint_schedule",
+      line: "every night",
+      message: /invalid cron expression 'every night'/,
+    });
+  });
+});
+
+describe("parsePolicy: reporting", () => {
+  it("reports every issue at once, sorted by position", () => {
+    let text = edit("version: 1", "version: 3");
+    text = edit("timezone: Europe/Berlin", "timezone: Nowhere/City", text);
+    text = edit("    max_duration: 4h", "    max_duraton: 4h", text);
+    text = edit("- { group: sre-leads, count: 2 }", "- { group: sre-lead, count: 2 }", text);
+    text = edit("{ rules: [ { group: sre-leads, count: 1 } ] }", "{ rules: [] }", text);
+    const error = policyError(text);
+    assert.deepEqual(
+      error.issues.map((issue) => issue.path),
+      [
+        "version",
+        "settings.timezone",
+        "resources.prod-db.max_duraton",
+        "resources.prod-db.approval.rules[0].group",
+        "resources.staging-admin.approval.rules",
+      ],
+    );
+    assert.equal(error.message.split("\n").length, 5);
+    const lines = error.issues.map((issue) => issue.line ?? 0);
+    assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+  });
+
+  it("has the documented error shape", () => {
+    const error = policyError(edit("version: 1", "version: 2"));
+    assert.equal(error.code, "INVALID_POLICY");
+    assert.equal(error.name, "PolicyError");
+    assert.ok(error instanceof Error);
+    assert.deepEqual(error.issues, [{ line: 1, column: 10, path: "version", message: "the only supported version is 1" }]);
+    assert.equal(error.message, "access-policy.yml:1:10 version: the only supported version is 1");
+  });
+});
+
+describe("checkPolicyCommand", () => {
+  function capture() {
+    const logs: string[] = [];
+    const errors: string[] = [];
+    return { logs, errors, out: { log: (s: string) => logs.push(s), error: (s: string) => errors.push(s) } };
+  }
+
+  it("prints a summary and returns 0 for a valid policy", async () => {
+    const { logs, errors, out } = capture();
+    assert.equal(await checkPolicyCommand(EXAMPLE, out), 0);
+    const sha = createHash("sha256").update(readFileSync(EXAMPLE)).digest("hex");
+    assert.deepEqual(logs, [`✔ ${EXAMPLE} is valid: 2 resources, 3 groups, sha256 ${sha}`]);
+    assert.deepEqual(errors, []);
+  });
+
+  it("prints every issue and returns 1 for an invalid policy", async () => {
+    const path = join(tempDir, "access-policy.yml");
+    writeFileSync(path, edit("version: 1", "version: 2", edit("    max_duration: 4h", "    max_duraton: 4h")));
+    const { logs, errors, out } = capture();
+    assert.equal(await checkPolicyCommand(path, out), 1);
+    assert.deepEqual(logs, []);
+    assert.equal(errors.length, 3);
+    assert.match(errors[0] ?? "", /is invalid \(2 issues\)/);
+    assert.match(errors[1] ?? "", new RegExp(`^${escapeRegExp(path)}:1:10 version: `));
+    assert.match(errors[2] ?? "", new RegExp(`^${escapeRegExp(path)}:\\d+:5 resources\\.prod-db\\.max_duraton: unknown key`));
+  });
+
+  it("returns 1 for a missing file", async () => {
+    const { errors, out } = capture();
+    assert.equal(await checkPolicyCommand(join(tempDir, "missing.yml"), out), 1);
+    assert.match(errors.join("\n"), /ACCESS_POLICY_FILE/);
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

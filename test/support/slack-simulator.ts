@@ -1,0 +1,1340 @@
+/**
+ * A local, stateful stand-in for slack.com that tests point the bot at via
+ * `SLACK_API_URL` (Bolt's `clientOptions.slackApiUrl`).
+ *
+ * It is a real `node:http` server, so the bot's own `WebClient` (form-encoded
+ * POSTs, `Authorization: Bearer`, p-retry on 429) and Bolt's `respond()` (JSON
+ * POST to a response_url) run unmodified against it. Responses follow the
+ * shapes slack.com returns: HTTP 200 with `{ ok: true, ... }` or
+ * `{ ok: false, error }`, and HTTP 429 + `Retry-After` for rate limits.
+ *
+ * Deliberate realism (so tests catch bugs slack.com would catch):
+ * - `chat.postMessage` to a user id lands in that user's DM (`D…`) and the
+ *   response's `channel` is the DM id; `chat.update` / `chat.getPermalink`
+ *   need a real channel id (a `U…` id gives `channel_not_found`, as on Slack).
+ * - Blocks without a `block_id` get one assigned, and common Block Kit limits
+ *   (section text <= 3000 chars, button text <= 75, modal title <= 24, ...)
+ *   are enforced with Slack's `invalid_blocks` / `invalid_arguments` errors.
+ * - trigger_ids must look like Slack's (`digits.digits.hex`), are single use
+ *   (`exchanged_trigger_id`) and, when issued by `issueTriggerId()`, expire
+ *   after 3 s (`expired_trigger_id`).
+ * - JSON bodies must carry the token in the Authorization header; a `token`
+ *   field inside a JSON body is ignored, as slack.com does.
+ * - response_urls accept at most 5 posts.
+ */
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+// ---------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------
+
+export interface SimUser {
+  id: string;
+  /** The user's handle (Slack's `name`). */
+  name: string;
+  realName?: string;
+  displayName?: string;
+  email?: string;
+  isBot?: boolean;
+  deleted?: boolean;
+  teamId?: string;
+  isAdmin?: boolean;
+  isOwner?: boolean;
+  /** IANA zone, default America/Los_Angeles (Slack's default). */
+  tz?: string;
+}
+
+export interface SimChannel {
+  id: string;
+  name: string;
+  isPrivate?: boolean;
+  /** Default true. When false, chat.postMessage answers `not_in_channel`. */
+  botIsMember?: boolean;
+  /** When set, chat.postEphemeral to a user outside it answers `user_not_in_channel`. */
+  members?: string[];
+}
+
+export interface SlackSimulatorOptions {
+  botToken?: string;
+  teamId?: string;
+  botUserId?: string;
+  users?: SimUser[];
+  usergroups?: Record<string, string[]>;
+  /** Known channels; default is a single `#general` (SIM_DEFAULTS.channelId). */
+  channels?: SimChannel[];
+  teamName?: string;
+  teamDomain?: string;
+  botId?: string;
+  appId?: string;
+  botName?: string;
+  /** Lifetime of trigger_ids issued by `issueTriggerId()`; Slack's is 3 s. */
+  triggerTtlMs?: number;
+}
+
+export type SlackParams = Record<string, unknown>;
+
+/** What the Web API answers: `{ ok: true, ... }` or `{ ok: false, error, ... }`. */
+export interface SlackApiResult {
+  ok: boolean;
+  error?: string;
+  [key: string]: unknown;
+}
+
+export interface SimCall {
+  method: string;
+  /** Decoded parameters (JSON-in-form fields like `blocks` are parsed); `token` is removed. */
+  params: SlackParams;
+  at: number;
+  /** The token presented (Bearer header or form `token` field), if any. */
+  token: string | undefined;
+  httpMethod: string;
+  contentType: string | undefined;
+  /** HTTP status answered: 200, or 429 when rate limited. */
+  status: number;
+  result: SlackApiResult;
+}
+
+export interface SimMessageVersion {
+  text: string;
+  blocks: unknown[] | undefined;
+  attachments: unknown[] | undefined;
+  at: number;
+  source: "chat.postMessage" | "chat.update" | "response_url";
+}
+
+export interface SimMessage {
+  channel: string;
+  ts: string;
+  type: "message";
+  text: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  metadata?: unknown;
+  /** Author user id (the bot user for bot posts). */
+  user: string;
+  bot_id?: string;
+  app_id?: string;
+  team: string;
+  thread_ts?: string;
+  reply_count?: number;
+  latest_reply?: string;
+  edited?: { user: string; ts: string };
+  deleted?: boolean;
+  /** Every version of the message, oldest first; the last equals the current state. */
+  history: SimMessageVersion[];
+}
+
+export interface SimEphemeral {
+  channel: string;
+  user: string;
+  message_ts: string;
+  text: string;
+  blocks?: unknown[];
+  thread_ts?: string;
+  at: number;
+  source: "chat.postEphemeral" | "response_url";
+}
+
+export interface SlackView {
+  id: string;
+  team_id: string;
+  type: string;
+  title?: unknown;
+  submit?: unknown;
+  close?: unknown;
+  blocks: unknown[];
+  private_metadata: string;
+  callback_id: string;
+  external_id: string;
+  state: { values: Record<string, unknown> };
+  hash: string;
+  clear_on_close: boolean;
+  notify_on_close: boolean;
+  previous_view_id: string | null;
+  root_view_id: string;
+  app_id: string;
+  app_installed_team_id: string;
+  bot_id: string;
+}
+
+export interface SimView extends SlackView {
+  /** Simulator bookkeeping, not part of Slack's view object. */
+  trigger_id: string | undefined;
+  user_id: string | undefined;
+  opened_via: "views.open" | "views.push";
+  history: Array<{ hash: string; at: number; via: "views.open" | "views.push" | "views.update"; view: SlackView }>;
+}
+
+export interface SimResponse {
+  key: string;
+  body: unknown;
+  at: number;
+  status: number;
+  /** What the post did to simulator state. */
+  effect: "replaced" | "deleted" | "posted" | "ephemeral" | "none" | "rejected";
+}
+
+export interface ResponseUrlBinding {
+  /** Channel of the message the response_url belongs to (enables replace/delete_original). */
+  channel?: string;
+  messageTs?: string;
+  /** The user who triggered the interaction (receives ephemeral responses). */
+  userId?: string;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+}
+
+export interface SlackSimulator {
+  readonly port: number;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT/api/` — give this to Bolt as `clientOptions.slackApiUrl`. */
+  readonly apiUrl: string;
+  readonly botToken: string;
+  readonly teamId: string;
+  readonly teamDomain: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly appId: string;
+  /** Live array of every Web API call, in arrival order. */
+  readonly calls: SimCall[];
+  /** Live array of every response_url post, in arrival order. */
+  readonly responses: SimResponse[];
+
+  callsTo(method: string): SimCall[];
+  waitFor<T>(predicate: (sim: SlackSimulator) => T | undefined | null | false, options?: WaitOptions): Promise<T>;
+  waitForCall(method: string, predicate?: (call: SimCall) => boolean, options?: WaitOptions): Promise<SimCall>;
+  waitForResponse(predicate?: (response: SimResponse) => boolean, options?: WaitOptions): Promise<SimResponse>;
+
+  /** Messages currently in a channel (a user id means that user's DM), oldest first. Copies. */
+  messages(channel: string, options?: { includeDeleted?: boolean }): SimMessage[];
+  message(channel: string, ts: string): SimMessage | undefined;
+  ephemerals(channel?: string): SimEphemeral[];
+  views(): SimView[];
+  view(id: string): SimView | undefined;
+  dmChannelFor(userId: string): string;
+
+  addUser(user: SimUser): void;
+  addChannel(channel: SimChannel): void;
+  setBotMembership(channelId: string, isMember: boolean): void;
+  setUsergroup(id: string, users: string[]): void;
+  /** A Slack-format trigger_id that expires after `triggerTtlMs`, optionally tied to a user. */
+  issueTriggerId(userId?: string): string;
+  responseUrl(key?: string, binding?: ResponseUrlBinding): string;
+
+  failNext(method: string, error: string, options?: { times?: number }): void;
+  rateLimit(method: string, options?: { times?: number; retryAfterSeconds?: number }): void;
+  /** Forget calls, responses, messages, views and injections; restore configured users/channels/groups. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const SIM_DEFAULTS = {
+  botToken: "xoxb-1111111111-2222222222-simulatorbottoken",
+  teamId: "T0SIMTEAM1",
+  teamName: "Simulated Workspace",
+  teamDomain: "sim-workspace",
+  botUserId: "U0SIMBOT01",
+  botId: "B0SIMBOT01",
+  appId: "A0SIMAPP01",
+  botName: "accessbot",
+  channelId: "C0GENERAL1",
+  channelName: "general",
+  triggerTtlMs: 3000,
+} as const;
+
+// ---------------------------------------------------------------------------
+// Small pure helpers
+// ---------------------------------------------------------------------------
+
+/** Slack trigger_ids look like `12345.98765.abcd2358fdea`. */
+const TRIGGER_ID_PATTERN = /^\d+\.\d+\.[0-9a-f]+$/;
+/** Form fields that Slack's clients send as JSON strings. */
+const JSON_FORM_FIELDS = new Set(["blocks", "attachments", "view", "metadata", "user_auth_blocks"]);
+const MAX_RESPONSE_URL_USES = 5;
+/** What Slack stores as `text` when a message is posted with blocks but no text. */
+const BLOCKS_ONLY_TEXT = "This content can't be displayed.";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function ok(fields: Record<string, unknown> = {}): SlackApiResult {
+  return { ok: true, ...fields };
+}
+
+function fail(error: string, fields: Record<string, unknown> = {}): SlackApiResult {
+  return { ok: false, error, ...fields };
+}
+
+/** Slack reports argument problems as `[ERROR] ...` lines in response_metadata.messages. */
+function failWithMessages(error: string, problems: string[]): SlackApiResult {
+  return fail(error, { errors: problems, response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) } });
+}
+
+/** Form values are strings but JSON bodies may carry numbers; Slack treats both as text. */
+function str(params: SlackParams, key: string): string | undefined {
+  const value = params[key];
+  if (typeof value === "string") return value === "" ? undefined : value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+function truthy(value: unknown): boolean {
+  return value === true || value === "true" || value === "1" || value === 1;
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+function randomChars(length: number, alphabet = ALPHANUMERIC): string {
+  const bytes = randomBytes(length);
+  let out = "";
+  for (const byte of bytes) out += alphabet[byte % alphabet.length];
+  return out;
+}
+
+function randomDigits(length: number): string {
+  return randomChars(length, "0123456789");
+}
+
+/** A trigger_id in Slack's format. */
+export function generateTriggerId(): string {
+  return `${randomDigits(12)}.${randomDigits(11)}.${randomBytes(16).toString("hex")}`;
+}
+
+function deepCopy<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Slack message timestamps: unique, strictly increasing, `seconds.micros` (6 digits). */
+class TsClock {
+  private lastMicros = 0;
+
+  next(): string {
+    // Date.now() * 1000 stays well below 2^53, so integer math is exact.
+    const micros = Math.max(Date.now() * 1000, this.lastMicros + 100);
+    this.lastMicros = micros;
+    const seconds = Math.floor(micros / 1_000_000);
+    return `${seconds}.${String(micros % 1_000_000).padStart(6, "0")}`;
+  }
+}
+
+function contentTypeBase(header: string | undefined): string | undefined {
+  return header?.split(";")[0]?.trim().toLowerCase();
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(.+)$/i);
+  return match?.[1]?.trim();
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "content-type": "text/html" });
+  res.end(body);
+}
+
+// ---------------------------------------------------------------------------
+// Request parsing: form-encoded (what WebClient sends) and JSON
+// ---------------------------------------------------------------------------
+
+interface ParsedApiRequest {
+  params: SlackParams;
+  /** Token from a form field; Slack ignores `token` inside JSON bodies. */
+  fieldToken: string | undefined;
+  error: string | undefined;
+  warnings: string[];
+}
+
+function decodeFormValue(key: string, value: string): unknown {
+  if (!JSON_FORM_FIELDS.has(key)) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value; // kept raw so the handler can answer invalid_blocks_format etc.
+  }
+}
+
+function parseForm(raw: string, into: SlackParams): void {
+  for (const [key, value] of new URLSearchParams(raw)) into[key] = decodeFormValue(key, value);
+}
+
+function parseApiRequest(req: IncomingMessage, url: URL, raw: string): ParsedApiRequest {
+  const params: SlackParams = {};
+  parseForm(url.search.slice(1), params);
+  const warnings: string[] = [];
+  const header = req.headers["content-type"];
+  const type = contentTypeBase(header);
+  let error: string | undefined;
+  let fieldToken = str(params, "token");
+
+  if (raw.length > 0 && type === "application/json") {
+    if (!/charset=/i.test(header ?? "")) warnings.push("missing_charset");
+    try {
+      const body: unknown = JSON.parse(raw);
+      if (isRecord(body)) Object.assign(params, body);
+      else error = "json_not_object";
+    } catch {
+      error = "invalid_json";
+    }
+    // slack.com only accepts the token from the Authorization header when the body is JSON.
+    fieldToken = undefined;
+  } else if (raw.length > 0 && (type === "application/x-www-form-urlencoded" || type === undefined)) {
+    parseForm(raw, params);
+    fieldToken = str(params, "token");
+  } else if (raw.length > 0) {
+    error = "invalid_form_data"; // multipart (file uploads) is not simulated
+  }
+  delete params.token;
+  return { params, fieldToken, error, warnings };
+}
+
+// ---------------------------------------------------------------------------
+// Block Kit validation (a focused subset of Slack's limits)
+// ---------------------------------------------------------------------------
+
+const BLOCK_TYPES = new Set([
+  "section", "actions", "context", "divider", "header", "image", "input", "rich_text",
+  "file", "video", "markdown", "table", "context_actions",
+]);
+
+function tooLong(pointer: string, max: number): string {
+  return `must be less than ${max + 1} characters [json-pointer:${pointer}]`;
+}
+
+function checkTextObject(value: unknown, pointer: string, max: number, plainOnly: boolean, problems: string[]): void {
+  if (!isRecord(value)) {
+    problems.push(`expected object [json-pointer:${pointer}]`);
+    return;
+  }
+  const allowed = plainOnly ? ["plain_text"] : ["plain_text", "mrkdwn"];
+  if (typeof value.type !== "string" || !allowed.includes(value.type)) {
+    problems.push(`must be one of ${allowed.join(", ")} [json-pointer:${pointer}/type]`);
+  }
+  if (typeof value.text !== "string" || value.text.length === 0) {
+    problems.push(`must be more than 0 characters [json-pointer:${pointer}/text]`);
+  } else if (value.text.length > max) {
+    problems.push(tooLong(`${pointer}/text`, max));
+  }
+}
+
+function checkElement(element: unknown, pointer: string, actionIds: Set<string>, problems: string[]): void {
+  if (!isRecord(element)) return;
+  if (typeof element.action_id === "string") {
+    if (element.action_id.length > 255) problems.push(tooLong(`${pointer}/action_id`, 255));
+    // Slack requires action_ids to be unique within their block.
+    if (actionIds.has(element.action_id)) problems.push(`duplicate action_id [json-pointer:${pointer}/action_id]`);
+    actionIds.add(element.action_id);
+  }
+  if (element.type === "button") {
+    checkTextObject(element.text, `${pointer}/text`, 75, true, problems);
+    if (typeof element.value === "string" && element.value.length > 2000) problems.push(tooLong(`${pointer}/value`, 2000));
+    if (typeof element.url === "string" && element.url.length > 3000) problems.push(tooLong(`${pointer}/url`, 3000));
+  }
+}
+
+function checkBlock(block: unknown, pointer: string, problems: string[]): void {
+  if (!isRecord(block) || typeof block.type !== "string") {
+    problems.push(`missing required field: type [json-pointer:${pointer}]`);
+    return;
+  }
+  if (!BLOCK_TYPES.has(block.type)) problems.push(`unsupported type: ${block.type} [json-pointer:${pointer}/type]`);
+  if (typeof block.block_id === "string" && block.block_id.length > 255) problems.push(tooLong(`${pointer}/block_id`, 255));
+  const actionIds = new Set<string>();
+  switch (block.type) {
+    case "section":
+      if (block.text === undefined && block.fields === undefined) problems.push(`must provide text or fields [json-pointer:${pointer}]`);
+      if (block.text !== undefined) checkTextObject(block.text, `${pointer}/text`, 3000, false, problems);
+      if (Array.isArray(block.fields)) {
+        if (block.fields.length > 10) problems.push(`must provide no more than 10 items [json-pointer:${pointer}/fields]`);
+        block.fields.forEach((f, i) => checkTextObject(f, `${pointer}/fields/${i}`, 2000, false, problems));
+      }
+      checkElement(block.accessory, `${pointer}/accessory`, actionIds, problems);
+      break;
+    case "header":
+      checkTextObject(block.text, `${pointer}/text`, 150, true, problems);
+      break;
+    case "actions":
+      if (!Array.isArray(block.elements) || block.elements.length === 0) {
+        problems.push(`must provide at least 1 item [json-pointer:${pointer}/elements]`);
+      } else {
+        if (block.elements.length > 25) problems.push(`must provide no more than 25 items [json-pointer:${pointer}/elements]`);
+        block.elements.forEach((e, i) => checkElement(e, `${pointer}/elements/${i}`, actionIds, problems));
+      }
+      break;
+    case "context":
+      if (Array.isArray(block.elements) && block.elements.length > 10) {
+        problems.push(`must provide no more than 10 items [json-pointer:${pointer}/elements]`);
+      }
+      break;
+    case "input":
+      checkTextObject(block.label, `${pointer}/label`, 2000, true, problems);
+      if (!isRecord(block.element)) problems.push(`missing required field: element [json-pointer:${pointer}]`);
+      else checkElement(block.element, `${pointer}/element`, actionIds, problems);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Returns Slack-style problem strings; empty when valid. */
+function validateBlocks(blocks: unknown[], pointer: string, maxBlocks: number): string[] {
+  const problems: string[] = [];
+  if (blocks.length > maxBlocks) problems.push(`must provide no more than ${maxBlocks} items [json-pointer:${pointer}]`);
+  const blockIds = new Set<string>();
+  blocks.forEach((block, i) => {
+    checkBlock(block, `${pointer}/${i}`, problems);
+    if (isRecord(block) && typeof block.block_id === "string") {
+      if (blockIds.has(block.block_id)) problems.push(`duplicate block_id [json-pointer:${pointer}/${i}/block_id]`);
+      blockIds.add(block.block_id);
+    }
+  });
+  return problems;
+}
+
+/** Slack gives every block without a block_id a random one (state values are keyed by it). */
+function assignBlockIds(blocks: unknown[]): unknown[] {
+  return blocks.map((block) =>
+    isRecord(block) && block.block_id === undefined ? { ...block, block_id: randomChars(5) } : block,
+  );
+}
+
+function validateView(view: unknown, allowedTypes: string[]): string[] {
+  if (!isRecord(view)) return ["missing required field: view"];
+  const problems: string[] = [];
+  if (typeof view.type !== "string" || !allowedTypes.includes(view.type)) {
+    problems.push(`must be one of ${allowedTypes.join(", ")} [json-pointer:/view/type]`);
+  }
+  const blocks = view.blocks;
+  if (!Array.isArray(blocks)) problems.push("missing required field: blocks [json-pointer:/view]");
+  else problems.push(...validateBlocks(blocks, "/view/blocks", 100));
+  if (view.type === "modal") {
+    checkTextObject(view.title, "/view/title", 24, true, problems);
+    if (view.submit !== undefined) checkTextObject(view.submit, "/view/submit", 24, true, problems);
+    if (view.close !== undefined) checkTextObject(view.close, "/view/close", 24, true, problems);
+    const hasInput = Array.isArray(blocks) && blocks.some((b) => isRecord(b) && b.type === "input");
+    if (hasInput && view.submit === undefined) {
+      problems.push("must provide a submit property when using input blocks [json-pointer:/view]");
+    }
+  }
+  if (typeof view.private_metadata === "string" && view.private_metadata.length > 3000) {
+    problems.push(tooLong("/view/private_metadata", 3000));
+  }
+  if (typeof view.callback_id === "string" && view.callback_id.length > 255) problems.push(tooLong("/view/callback_id", 255));
+  if (typeof view.external_id === "string" && view.external_id.length > 255) problems.push(tooLong("/view/external_id", 255));
+  return problems;
+}
+
+// ---------------------------------------------------------------------------
+// Time zone helpers for users.info
+// ---------------------------------------------------------------------------
+
+function tzLabel(tz: string): string {
+  const part = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "long" })
+    .formatToParts(new Date())
+    .find((p) => p.type === "timeZoneName");
+  return part?.value ?? tz;
+}
+
+function tzOffsetSeconds(tz: string): number {
+  const part = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" })
+    .formatToParts(new Date())
+    .find((p) => p.type === "timeZoneName");
+  const match = part?.value.match(/GMT([+-])(\d{2}):(\d{2})/);
+  if (!match) return 0;
+  const sign = match[1] === "-" ? -1 : 1;
+  return sign * (Number(match[2]) * 3600 + Number(match[3]) * 60);
+}
+
+// ---------------------------------------------------------------------------
+// The simulator
+// ---------------------------------------------------------------------------
+
+type Handler = (params: SlackParams) => SlackApiResult;
+
+interface Injection {
+  remaining: number;
+}
+
+interface ResolvedChannel {
+  id: string;
+  kind: "channel" | "im";
+  /** Set for DMs. */
+  userId?: string;
+  record?: SimChannel;
+}
+
+interface ResponseUrlState {
+  binding: ResponseUrlBinding;
+  uses: number;
+}
+
+interface Waiter {
+  check: () => void;
+  cancel: (reason: Error) => void;
+}
+
+class SlackSimulatorImpl implements SlackSimulator {
+  readonly calls: SimCall[] = [];
+  readonly responses: SimResponse[] = [];
+  readonly botToken: string;
+  readonly teamId: string;
+  readonly teamDomain: string;
+  readonly teamName: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly appId: string;
+  readonly botName: string;
+  private readonly triggerTtlMs: number;
+  private readonly initial: { users: SimUser[]; channels: SimChannel[]; usergroups: Record<string, string[]> };
+
+  private readonly server: Server;
+  private readonly events = new EventEmitter();
+  private readonly waiters = new Set<Waiter>();
+  private readonly clock = new TsClock();
+  private readonly handlers: Record<string, Handler>;
+
+  private users = new Map<string, SimUser>();
+  private channels = new Map<string, SimChannel>();
+  private usergroups = new Map<string, string[]>();
+  private messageStore = new Map<string, SimMessage[]>();
+  private ephemeralStore: SimEphemeral[] = [];
+  private viewStore = new Map<string, SimView>();
+  private openedDms = new Set<string>();
+  private usedTriggers = new Set<string>();
+  private issuedTriggers = new Map<string, { issuedAt: number; userId: string | undefined }>();
+  private responseUrls = new Map<string, ResponseUrlState>();
+  private failures = new Map<string, Array<Injection & { error: string }>>();
+  private rateLimits = new Map<string, Array<Injection & { retryAfterSeconds: number }>>();
+  private responseUrlCounter = 0;
+  private boundPort = 0;
+
+  constructor(options: SlackSimulatorOptions) {
+    this.botToken = options.botToken ?? SIM_DEFAULTS.botToken;
+    this.teamId = options.teamId ?? SIM_DEFAULTS.teamId;
+    this.teamName = options.teamName ?? SIM_DEFAULTS.teamName;
+    this.teamDomain = options.teamDomain ?? SIM_DEFAULTS.teamDomain;
+    this.botUserId = options.botUserId ?? SIM_DEFAULTS.botUserId;
+    this.botId = options.botId ?? SIM_DEFAULTS.botId;
+    this.appId = options.appId ?? SIM_DEFAULTS.appId;
+    this.botName = options.botName ?? SIM_DEFAULTS.botName;
+    this.triggerTtlMs = options.triggerTtlMs ?? SIM_DEFAULTS.triggerTtlMs;
+    this.initial = {
+      users: deepCopy(options.users ?? []),
+      channels: deepCopy(options.channels ?? [{ id: SIM_DEFAULTS.channelId, name: SIM_DEFAULTS.channelName }]),
+      usergroups: deepCopy(options.usergroups ?? {}),
+    };
+    this.handlers = {
+      "auth.test": () => this.authTest(),
+      "chat.postMessage": (p) => this.chatPostMessage(p),
+      "chat.update": (p) => this.chatUpdate(p),
+      "chat.postEphemeral": (p) => this.chatPostEphemeral(p),
+      "chat.getPermalink": (p) => this.chatGetPermalink(p),
+      "conversations.open": (p) => this.conversationsOpen(p),
+      "views.open": (p) => this.viewsOpen(p),
+      "views.push": (p) => this.viewsPush(p),
+      "views.update": (p) => this.viewsUpdate(p),
+      "users.info": (p) => this.usersInfo(p),
+      "usergroups.users.list": (p) => this.usergroupsUsersList(p),
+    };
+    this.restoreInitialState();
+    this.events.setMaxListeners(0); // one listener per pending waitFor; many may be pending at once
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        if (!res.headersSent) sendText(res, 500, `simulator error: ${String(error)}`);
+      });
+    });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.boundPort}`;
+  }
+
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(0, "127.0.0.1", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as AddressInfo).port;
+  }
+
+  // ------------------------------------------------------------------ state
+
+  private restoreInitialState(): void {
+    this.users = new Map();
+    this.addUser({ id: this.botUserId, name: this.botName, realName: this.botName, isBot: true, teamId: this.teamId });
+    for (const user of this.initial.users) this.addUser(deepCopy(user));
+    this.channels = new Map(this.initial.channels.map((c) => [c.id, deepCopy(c)]));
+    this.usergroups = new Map(Object.entries(deepCopy(this.initial.usergroups)));
+    this.messageStore = new Map();
+    this.ephemeralStore = [];
+    this.viewStore = new Map();
+    this.openedDms = new Set();
+    this.usedTriggers = new Set();
+    this.issuedTriggers = new Map();
+    this.responseUrls = new Map();
+    this.failures = new Map();
+    this.rateLimits = new Map();
+  }
+
+  reset(): void {
+    // Arrays are cleared in place so references held by tests stay valid.
+    this.calls.length = 0;
+    this.responses.length = 0;
+    this.restoreInitialState();
+    this.notify();
+  }
+
+  addUser(user: SimUser): void {
+    if (user.tz !== undefined) tzLabel(user.tz); // throws RangeError now, not later inside users.info
+    this.users.set(user.id, deepCopy(user));
+  }
+
+  addChannel(channel: SimChannel): void {
+    this.channels.set(channel.id, deepCopy(channel));
+  }
+
+  setBotMembership(channelId: string, isMember: boolean): void {
+    const channel = this.channels.get(channelId);
+    if (!channel) throw new Error(`setBotMembership: unknown channel ${channelId}`);
+    channel.botIsMember = isMember;
+  }
+
+  setUsergroup(id: string, users: string[]): void {
+    this.usergroups.set(id, [...users]);
+  }
+
+  dmChannelFor(userId: string): string {
+    // Deterministic so tests can predict it; real DM ids are unrelated to the user id.
+    return `D${userId.slice(1)}`;
+  }
+
+  issueTriggerId(userId?: string): string {
+    const triggerId = generateTriggerId();
+    this.issuedTriggers.set(triggerId, { issuedAt: Date.now(), userId });
+    return triggerId;
+  }
+
+  responseUrl(key?: string, binding: ResponseUrlBinding = {}): string {
+    const resolvedKey = key ?? `r${++this.responseUrlCounter}-${randomBytes(6).toString("hex")}`;
+    const existing = this.responseUrls.get(resolvedKey);
+    this.responseUrls.set(resolvedKey, { binding: { ...existing?.binding, ...binding }, uses: existing?.uses ?? 0 });
+    return `${this.url}/response/${encodeURIComponent(resolvedKey)}`;
+  }
+
+  failNext(method: string, error: string, options: { times?: number } = {}): void {
+    this.enqueue(this.failures, method, { remaining: options.times ?? 1, error });
+  }
+
+  rateLimit(method: string, options: { times?: number; retryAfterSeconds?: number } = {}): void {
+    this.enqueue(this.rateLimits, method, { remaining: options.times ?? 1, retryAfterSeconds: options.retryAfterSeconds ?? 1 });
+  }
+
+  private enqueue<T extends Injection>(queues: Map<string, T[]>, method: string, injection: T): void {
+    const queue = queues.get(method) ?? [];
+    queue.push(injection);
+    queues.set(method, queue);
+  }
+
+  /** Takes one use of the oldest injection queued for `method`, if any. */
+  private take<T extends Injection>(queues: Map<string, T[]>, method: string): T | undefined {
+    const queue = queues.get(method);
+    const head = queue?.[0];
+    if (!queue || !head) return undefined;
+    head.remaining -= 1;
+    if (head.remaining <= 0) queue.shift();
+    return head;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  callsTo(method: string): SimCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  messages(channel: string, options: { includeDeleted?: boolean } = {}): SimMessage[] {
+    const id = this.storageChannelId(channel);
+    const list = this.messageStore.get(id) ?? [];
+    return deepCopy(list.filter((m) => options.includeDeleted === true || m.deleted !== true));
+  }
+
+  message(channel: string, ts: string): SimMessage | undefined {
+    const found = this.findMessage(this.storageChannelId(channel), ts);
+    return found ? deepCopy(found) : undefined;
+  }
+
+  ephemerals(channel?: string): SimEphemeral[] {
+    const id = channel === undefined ? undefined : this.storageChannelId(channel);
+    return deepCopy(this.ephemeralStore.filter((e) => id === undefined || e.channel === id));
+  }
+
+  views(): SimView[] {
+    return deepCopy([...this.viewStore.values()]);
+  }
+
+  view(id: string): SimView | undefined {
+    const found = this.viewStore.get(id);
+    return found ? deepCopy(found) : undefined;
+  }
+
+  /** Accepts what the bot may pass as `channel` (id, user id, `#name`) and returns the storage id. */
+  private storageChannelId(channel: string): string {
+    if (/^[UW]/.test(channel)) return this.dmChannelFor(channel);
+    const name = channel.replace(/^#/, "");
+    return this.channels.has(channel) ? channel : ([...this.channels.values()].find((c) => c.name === name)?.id ?? channel);
+  }
+
+  private findMessage(channelId: string, ts: string): SimMessage | undefined {
+    return this.messageStore.get(channelId)?.find((m) => m.ts === ts && m.deleted !== true);
+  }
+
+  // ---------------------------------------------------------------- waiting
+
+  waitFor<T>(predicate: (sim: SlackSimulator) => T | undefined | null | false, options: WaitOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    return new Promise<T>((resolve, reject) => {
+      let lastError: unknown;
+      const finish = (action: () => void): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        this.events.off("change", waiter.check);
+        action();
+      };
+      const waiter: Waiter = {
+        check: () => {
+          try {
+            const value = predicate(this);
+            if (value !== undefined && value !== null && value !== false) finish(() => resolve(value));
+          } catch (error) {
+            lastError = error; // assertion-style predicates: keep waiting, report on timeout
+          }
+        },
+        cancel: (reason) => finish(() => reject(reason)),
+      };
+      const timer = setTimeout(() => {
+        const detail = lastError === undefined ? "" : `\nLast predicate error: ${String(lastError)}`;
+        waiter.cancel(new Error(`waitFor timed out after ${timeoutMs} ms.${detail}\n${this.describeActivity()}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+      this.events.on("change", waiter.check);
+      waiter.check();
+    });
+  }
+
+  waitForCall(method: string, predicate: (call: SimCall) => boolean = () => true, options: WaitOptions = {}): Promise<SimCall> {
+    return this.waitFor(() => this.calls.find((c) => c.method === method && predicate(c)), options);
+  }
+
+  waitForResponse(predicate: (response: SimResponse) => boolean = () => true, options: WaitOptions = {}): Promise<SimResponse> {
+    return this.waitFor(() => this.responses.find(predicate), options);
+  }
+
+  private notify(): void {
+    this.events.emit("change");
+  }
+
+  /** Human-readable list of everything seen so far, for timeout messages. */
+  private describeActivity(): string {
+    const start = this.calls[0]?.at ?? Date.now();
+    const callLines = this.calls.map((c, i) => {
+      const outcome = c.result.ok ? "ok" : `error=${c.result.error ?? "?"}`;
+      const params = JSON.stringify(c.params);
+      const shown = params.length > 240 ? `${params.slice(0, 240)}…` : params;
+      return `  #${i + 1} +${c.at - start}ms ${c.method} [${c.status} ${outcome}] ${shown}`;
+    });
+    const responseLines = this.responses.map((r, i) => `  #${i + 1} ${r.key} [${r.status} ${r.effect}] ${String(JSON.stringify(r.body)).slice(0, 240)}`);
+    return [
+      `Calls seen (${this.calls.length}):`,
+      ...(callLines.length > 0 ? callLines : ["  (none)"]),
+      `response_url posts seen (${this.responses.length}):`,
+      ...(responseLines.length > 0 ? responseLines : ["  (none)"]),
+    ].join("\n");
+  }
+
+  // ------------------------------------------------------------------- HTTP
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname.startsWith("/api/")) return this.handleApi(req, res, url);
+    if (url.pathname.startsWith("/response/")) return this.handleResponseUrl(req, res, url);
+    sendText(res, 404, "not_found");
+  }
+
+  private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = decodeURIComponent(url.pathname.slice("/api/".length));
+    const raw = await readBody(req);
+    const parsed = parseApiRequest(req, url, raw);
+    const token = bearerToken(req.headers.authorization) ?? parsed.fieldToken;
+    const { status, result, headers } = this.dispatch(method, parsed, token);
+    if (parsed.warnings.length > 0) {
+      result.warning = parsed.warnings.join(",");
+      result.response_metadata = { ...(isRecord(result.response_metadata) ? result.response_metadata : {}), warnings: parsed.warnings };
+    }
+    this.calls.push({
+      method,
+      params: parsed.params,
+      at: Date.now(),
+      token,
+      httpMethod: req.method ?? "GET",
+      contentType: req.headers["content-type"],
+      status,
+      result: deepCopy(result),
+    });
+    sendJson(res, status, result, headers);
+    this.notify();
+  }
+
+  /** Order mirrors slack.com: request shape, method existence, auth, rate limits, then the method. */
+  private dispatch(
+    method: string,
+    parsed: ParsedApiRequest,
+    token: string | undefined,
+  ): { status: number; result: SlackApiResult; headers: Record<string, string> } {
+    const handler = this.handlers[method];
+    if (parsed.error) return { status: 200, result: fail(parsed.error), headers: {} };
+    if (!handler) return { status: 200, result: fail("unknown_method", { req_method: method }), headers: {} };
+    if (token === undefined) return { status: 200, result: fail("not_authed"), headers: {} };
+    if (token !== this.botToken) return { status: 200, result: fail("invalid_auth"), headers: {} };
+    const limited = this.take(this.rateLimits, method);
+    if (limited) {
+      return { status: 429, result: fail("ratelimited"), headers: { "retry-after": String(limited.retryAfterSeconds) } };
+    }
+    const injected = this.take(this.failures, method);
+    if (injected) return { status: 200, result: fail(injected.error), headers: {} };
+    try {
+      return { status: 200, result: handler(parsed.params), headers: {} };
+    } catch (error) {
+      // Never answer 5xx: WebClient retries those for up to ~30 minutes, which would hang a test.
+      return { status: 200, result: fail("internal_error", { simulator_exception: String(error) }), headers: {} };
+    }
+  }
+
+  // -------------------------------------------------------------- responses
+
+  private async handleResponseUrl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const key = decodeURIComponent(url.pathname.slice("/response/".length));
+    const raw = await readBody(req);
+    const record = (status: number, body: unknown, effect: SimResponse["effect"], text: string): void => {
+      this.responses.push({ key, body, at: Date.now(), status, effect });
+      sendText(res, status, text);
+      this.notify();
+    };
+    let body: unknown;
+    try {
+      body = JSON.parse(raw) as unknown;
+    } catch {
+      return record(400, raw, "rejected", "invalid_payload");
+    }
+    const state = this.responseUrls.get(key);
+    if (req.method !== "POST" || !isRecord(body)) return record(400, body, "rejected", "invalid_payload");
+    if (!state) return record(404, body, "rejected", "no_service");
+    state.uses += 1;
+    if (state.uses > MAX_RESPONSE_URL_USES) return record(404, body, "rejected", "used_url");
+    record(200, body, this.applyResponse(body, state.binding), "ok");
+  }
+
+  /** What Slack does with a response_url post: replace/delete the source message, or post a new one. */
+  private applyResponse(body: Record<string, unknown>, binding: ResponseUrlBinding): SimResponse["effect"] {
+    const source = binding.channel && binding.messageTs ? this.findMessage(this.storageChannelId(binding.channel), binding.messageTs) : undefined;
+    const text = typeof body.text === "string" ? body.text : "";
+    const blocks = Array.isArray(body.blocks) ? assignBlockIds(body.blocks) : undefined;
+    if (truthy(body.delete_original) && source) {
+      source.deleted = true;
+      return "deleted";
+    }
+    if (truthy(body.replace_original) && source) {
+      this.applyVersion(source, { text, blocks, attachments: Array.isArray(body.attachments) ? body.attachments : undefined }, "response_url");
+      return "replaced";
+    }
+    if (body.response_type === "in_channel" && binding.channel) {
+      this.storeMessage(this.storageChannelId(binding.channel), { text, blocks, attachments: undefined }, "response_url", {});
+      return "posted";
+    }
+    if (binding.channel && binding.userId) {
+      this.ephemeralStore.push({
+        channel: this.storageChannelId(binding.channel), user: binding.userId, message_ts: this.clock.next(),
+        text, ...(blocks ? { blocks } : {}), at: Date.now(), source: "response_url",
+      });
+      return "ephemeral";
+    }
+    return "none";
+  }
+
+  // --------------------------------------------------------------- channels
+
+  /**
+   * Where a chat.postMessage-style `channel` argument points. User ids (U…/W…)
+   * resolve to the user's DM, as Slack does for bots with chat:write.
+   */
+  private resolveChannel(value: string | undefined, allowUserIds: boolean): ResolvedChannel | SlackApiResult {
+    if (value === undefined) return fail("channel_not_found");
+    if (/^[UW]/.test(value)) {
+      const user = allowUserIds ? this.users.get(value) : undefined;
+      if (!user) return fail("channel_not_found");
+      if (user.deleted === true) return fail("user_disabled");
+      return { id: this.dmChannelFor(value), kind: "im", userId: value };
+    }
+    if (value.startsWith("D")) {
+      const user = [...this.users.values()].find((u) => this.dmChannelFor(u.id) === value);
+      return user ? { id: value, kind: "im", userId: user.id } : fail("channel_not_found");
+    }
+    const name = value.replace(/^#/, "");
+    const record = this.channels.get(value) ?? [...this.channels.values()].find((c) => c.name === name);
+    return record ? { id: record.id, kind: "channel", record } : fail("channel_not_found");
+  }
+
+  private static isFailure(value: ResolvedChannel | SlackApiResult): value is SlackApiResult {
+    return "ok" in value;
+  }
+
+  // ------------------------------------------------------------ message body
+
+  /** Validated text/blocks/attachments, or the error Slack would give. */
+  private readContent(
+    params: SlackParams,
+  ): { text: string | undefined; blocks: unknown[] | undefined; attachments: unknown[] | undefined } | SlackApiResult {
+    const text = str(params, "text");
+    if (text !== undefined && text.length > 40_000) return fail("msg_too_long");
+    let blocks: unknown[] | undefined;
+    if (params.blocks !== undefined && params.blocks !== "") {
+      if (!Array.isArray(params.blocks)) return fail("invalid_blocks_format");
+      const problems = validateBlocks(params.blocks, "/blocks", 50);
+      if (problems.length > 0) return failWithMessages("invalid_blocks", problems);
+      blocks = assignBlockIds(params.blocks);
+    }
+    let attachments: unknown[] | undefined;
+    if (params.attachments !== undefined && params.attachments !== "") {
+      if (!Array.isArray(params.attachments)) return fail("invalid_attachments");
+      attachments = params.attachments;
+    }
+    return { text, blocks, attachments };
+  }
+
+  private static hasContent(c: { text: string | undefined; blocks: unknown[] | undefined; attachments: unknown[] | undefined }): boolean {
+    return (c.text ?? "") !== "" || (c.blocks?.length ?? 0) > 0 || (c.attachments?.length ?? 0) > 0;
+  }
+
+  private storeMessage(
+    channelId: string,
+    content: { text: string | undefined; blocks: unknown[] | undefined; attachments: unknown[] | undefined },
+    source: SimMessageVersion["source"],
+    extra: { thread_ts?: string; metadata?: unknown },
+  ): SimMessage {
+    const ts = this.clock.next();
+    const text = content.text ?? (content.blocks ? BLOCKS_ONLY_TEXT : "");
+    const message: SimMessage = {
+      channel: channelId, ts, type: "message", text, user: this.botUserId, bot_id: this.botId, app_id: this.appId, team: this.teamId,
+      ...(content.blocks ? { blocks: content.blocks } : {}),
+      ...(content.attachments ? { attachments: content.attachments } : {}),
+      ...(extra.thread_ts ? { thread_ts: extra.thread_ts } : {}),
+      ...(extra.metadata !== undefined ? { metadata: extra.metadata } : {}),
+      history: [{ text, blocks: content.blocks, attachments: content.attachments, at: Date.now(), source }],
+    };
+    const list = this.messageStore.get(channelId) ?? [];
+    list.push(message);
+    this.messageStore.set(channelId, list);
+    if (extra.thread_ts) this.noteReply(channelId, extra.thread_ts, ts);
+    return message;
+  }
+
+  private noteReply(channelId: string, parentTs: string, replyTs: string): void {
+    const parent = this.findMessage(channelId, parentTs);
+    if (!parent) return; // Slack also accepts an unknown thread_ts; the reply just has no visible parent
+    parent.thread_ts = parent.ts;
+    parent.reply_count = (parent.reply_count ?? 0) + 1;
+    parent.latest_reply = replyTs;
+  }
+
+  private applyVersion(
+    message: SimMessage,
+    content: { text: string; blocks: unknown[] | undefined; attachments: unknown[] | undefined },
+    source: SimMessageVersion["source"],
+  ): void {
+    message.text = content.text;
+    if (content.blocks && content.blocks.length > 0) message.blocks = content.blocks;
+    else delete message.blocks;
+    if (content.attachments && content.attachments.length > 0) message.attachments = content.attachments;
+    else delete message.attachments;
+    message.edited = { user: this.botUserId, ts: this.clock.next() };
+    message.history.push({ ...deepCopy(content), at: Date.now(), source });
+  }
+
+  /** The message object as Slack returns it (no simulator bookkeeping). */
+  private publicMessage(message: SimMessage): Record<string, unknown> {
+    const { history: _history, channel: _channel, deleted: _deleted, ...rest } = deepCopy(message);
+    return {
+      ...rest,
+      bot_profile: { id: this.botId, deleted: false, name: this.botName, updated: 1700000000, app_id: this.appId, team_id: this.teamId },
+    };
+  }
+
+  // ------------------------------------------------------------ Web API: chat
+
+  private authTest(): SlackApiResult {
+    return ok({
+      url: `https://${this.teamDomain}.slack.com/`, team: this.teamName, user: this.botName,
+      team_id: this.teamId, user_id: this.botUserId, bot_id: this.botId, is_enterprise_install: false,
+    });
+  }
+
+  private chatPostMessage(params: SlackParams): SlackApiResult {
+    const target = this.resolveChannel(str(params, "channel"), true);
+    if (SlackSimulatorImpl.isFailure(target)) return target;
+    if (target.record?.botIsMember === false) return fail("not_in_channel");
+    const content = this.readContent(params);
+    if ("ok" in content) return content;
+    if (!SlackSimulatorImpl.hasContent(content)) return fail("no_text");
+    const threadTs = str(params, "thread_ts");
+    // Posting to a user id opens the DM as a side effect, as on Slack.
+    if (target.kind === "im") this.openedDms.add(target.id);
+    const message = this.storeMessage(target.id, content, "chat.postMessage", {
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      ...(params.metadata !== undefined ? { metadata: params.metadata } : {}),
+    });
+    return ok({ channel: target.id, ts: message.ts, message: this.publicMessage(message) });
+  }
+
+  private chatUpdate(params: SlackParams): SlackApiResult {
+    // chat.update needs a conversation id; a user id is not resolved to the DM.
+    const target = this.resolveChannel(str(params, "channel"), false);
+    if (SlackSimulatorImpl.isFailure(target)) return target;
+    const ts = str(params, "ts");
+    const message = ts === undefined ? undefined : this.findMessage(target.id, ts);
+    if (!message) return fail("message_not_found");
+    if (message.user !== this.botUserId) return fail("cant_update_message");
+    const content = this.readContent(params);
+    if ("ok" in content) return content;
+    if (!SlackSimulatorImpl.hasContent(content) && params.blocks === undefined && params.attachments === undefined) return fail("no_text");
+    // Omitted blocks/attachments are retained, an empty array removes them (Slack's documented behaviour).
+    const next = {
+      text: content.text ?? message.text,
+      blocks: params.blocks === undefined ? message.blocks : content.blocks,
+      attachments: params.attachments === undefined ? message.attachments : content.attachments,
+    };
+    this.applyVersion(message, next, "chat.update");
+    return ok({ channel: target.id, ts: message.ts, text: message.text, message: this.publicMessage(message) });
+  }
+
+  private chatPostEphemeral(params: SlackParams): SlackApiResult {
+    const target = this.resolveChannel(str(params, "channel"), true);
+    if (SlackSimulatorImpl.isFailure(target)) return target;
+    const userId = str(params, "user");
+    if (userId === undefined || !this.users.has(userId)) return fail("user_not_found");
+    if (target.record?.botIsMember === false) return fail("not_in_channel");
+    const members = target.record?.members;
+    if ((members && !members.includes(userId)) || (target.kind === "im" && target.userId !== userId)) {
+      return fail("user_not_in_channel");
+    }
+    const content = this.readContent(params);
+    if ("ok" in content) return content;
+    if (!SlackSimulatorImpl.hasContent(content)) return fail("no_text");
+    const messageTs = this.clock.next();
+    const threadTs = str(params, "thread_ts");
+    this.ephemeralStore.push({
+      channel: target.id, user: userId, message_ts: messageTs, text: content.text ?? "",
+      ...(content.blocks ? { blocks: content.blocks } : {}), ...(threadTs ? { thread_ts: threadTs } : {}),
+      at: Date.now(), source: "chat.postEphemeral",
+    });
+    return ok({ message_ts: messageTs });
+  }
+
+  private chatGetPermalink(params: SlackParams): SlackApiResult {
+    const target = this.resolveChannel(str(params, "channel"), false);
+    if (SlackSimulatorImpl.isFailure(target)) return target;
+    const ts = str(params, "message_ts");
+    const message = ts === undefined ? undefined : this.findMessage(target.id, ts);
+    if (!message) return fail("message_not_found");
+    let permalink = `https://${this.teamDomain}.slack.com/archives/${target.id}/p${message.ts.replace(".", "")}`;
+    if (message.thread_ts && message.thread_ts !== message.ts) permalink += `?thread_ts=${message.thread_ts}&cid=${target.id}`;
+    return ok({ channel: target.id, permalink });
+  }
+
+  // --------------------------------------------------- Web API: conversations
+
+  private conversationsOpen(params: SlackParams): SlackApiResult {
+    const userList = (str(params, "users") ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
+    const channelArg = str(params, "channel");
+    if (userList.length === 0 && channelArg === undefined) return fail("users_list_not_supplied");
+    if (userList.length > 8) return fail("too_many_users");
+    if (userList.length > 1) return fail("method_not_supported_for_channel_type"); // group DMs are not simulated
+    const target = this.resolveChannel(userList[0] ?? channelArg, true);
+    if (SlackSimulatorImpl.isFailure(target)) return target.error === "channel_not_found" && userList.length > 0 ? fail("user_not_found") : target;
+    if (target.kind !== "im" || target.userId === undefined) return fail("channel_not_found");
+    const alreadyOpen = this.openedDms.has(target.id);
+    this.openedDms.add(target.id);
+    const channel = truthy(params.return_im)
+      ? { id: target.id, created: Math.floor(Date.now() / 1000), is_im: true, is_org_shared: false, user: target.userId, is_user_deleted: false, priority: 0 }
+      : { id: target.id };
+    return ok({ ...(alreadyOpen ? { no_op: true, already_open: true } : {}), channel });
+  }
+
+  // ---------------------------------------------------------- Web API: views
+
+  /** trigger_id checks shared by views.open and views.push (the caller consumes it on success). */
+  private checkTrigger(triggerId: string): SlackApiResult | undefined {
+    if (!TRIGGER_ID_PATTERN.test(triggerId)) return fail("invalid_trigger_id");
+    if (this.usedTriggers.has(triggerId)) return fail("exchanged_trigger_id");
+    const issued = this.issuedTriggers.get(triggerId);
+    if (issued && Date.now() - issued.issuedAt > this.triggerTtlMs) return fail("expired_trigger_id");
+    return undefined;
+  }
+
+  private newHash(): string {
+    return `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString("hex")}`;
+  }
+
+  private buildView(input: Record<string, unknown>, id: string, rootViewId: string, previousViewId: string | null): SlackView {
+    return {
+      id, team_id: this.teamId, type: String(input.type),
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.submit !== undefined ? { submit: input.submit } : {}),
+      ...(input.close !== undefined ? { close: input.close } : {}),
+      blocks: assignBlockIds(Array.isArray(input.blocks) ? input.blocks : []),
+      private_metadata: typeof input.private_metadata === "string" ? input.private_metadata : "",
+      callback_id: typeof input.callback_id === "string" ? input.callback_id : "",
+      external_id: typeof input.external_id === "string" ? input.external_id : "",
+      state: { values: {} },
+      hash: this.newHash(),
+      clear_on_close: truthy(input.clear_on_close),
+      notify_on_close: truthy(input.notify_on_close),
+      previous_view_id: previousViewId,
+      root_view_id: rootViewId,
+      app_id: this.appId, app_installed_team_id: this.teamId, bot_id: this.botId,
+    };
+  }
+
+  private publicView(view: SimView): SlackView {
+    const { trigger_id: _t, user_id: _u, opened_via: _o, history: _h, ...rest } = deepCopy(view);
+    return rest;
+  }
+
+  private openOrPush(params: SlackParams, via: "views.open" | "views.push"): SlackApiResult {
+    const triggerId = str(params, "trigger_id");
+    if (triggerId === undefined) return fail("invalid_trigger_id");
+    const triggerProblem = this.checkTrigger(triggerId);
+    if (triggerProblem) return triggerProblem;
+    const problems = validateView(params.view, ["modal"]);
+    if (problems.length > 0 || !isRecord(params.view)) return failWithMessages("invalid_arguments", problems);
+    const externalId = typeof params.view.external_id === "string" ? params.view.external_id : "";
+    if (externalId !== "" && [...this.viewStore.values()].some((v) => v.external_id === externalId)) return fail("duplicate_external_id");
+    this.usedTriggers.add(triggerId);
+    const id = `V${randomChars(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}`;
+    const view = this.buildView(params.view, id, id, null);
+    const stored: SimView = {
+      ...view, trigger_id: triggerId, user_id: this.issuedTriggers.get(triggerId)?.userId,
+      opened_via: via, history: [{ hash: view.hash, at: Date.now(), via, view: deepCopy(view) }],
+    };
+    this.viewStore.set(id, stored);
+    return ok({ view: this.publicView(stored) });
+  }
+
+  private viewsOpen(params: SlackParams): SlackApiResult {
+    return this.openOrPush(params, "views.open");
+  }
+
+  private viewsPush(params: SlackParams): SlackApiResult {
+    return this.openOrPush(params, "views.push");
+  }
+
+  private viewsUpdate(params: SlackParams): SlackApiResult {
+    const viewId = str(params, "view_id");
+    const externalId = str(params, "external_id");
+    if (viewId === undefined && externalId === undefined) {
+      return failWithMessages("invalid_arguments", ["either view_id or external_id is required"]);
+    }
+    const existing = viewId !== undefined ? this.viewStore.get(viewId) : [...this.viewStore.values()].find((v) => v.external_id === externalId);
+    if (!existing) return fail("not_found");
+    const hash = str(params, "hash");
+    if (hash !== undefined && hash !== existing.hash) return fail("hash_conflict");
+    const problems = validateView(params.view, ["modal"]);
+    if (problems.length > 0 || !isRecord(params.view)) return failWithMessages("invalid_arguments", problems);
+    const view = this.buildView(params.view, existing.id, existing.root_view_id, existing.previous_view_id);
+    const updated: SimView = { ...existing, ...view, history: [...existing.history, { hash: view.hash, at: Date.now(), via: "views.update", view: deepCopy(view) }] };
+    this.viewStore.set(existing.id, updated);
+    return ok({ view: this.publicView(updated) });
+  }
+
+  // ---------------------------------------------------- Web API: users/groups
+
+  private usersInfo(params: SlackParams): SlackApiResult {
+    const id = str(params, "user");
+    const user = id === undefined ? undefined : this.users.get(id);
+    if (!user) return fail("user_not_found");
+    return ok({ user: this.publicUser(user, truthy(params.include_locale)) });
+  }
+
+  private publicUser(user: SimUser, includeLocale: boolean): Record<string, unknown> {
+    const tz = user.tz ?? "America/Los_Angeles";
+    const realName = user.realName ?? user.name;
+    const displayName = user.displayName ?? "";
+    const [firstName = "", ...rest] = realName.split(" ");
+    return {
+      id: user.id, team_id: user.teamId ?? this.teamId, name: user.name, deleted: user.deleted === true, color: "9f69e7",
+      real_name: realName, tz, tz_label: tzLabel(tz), tz_offset: tzOffsetSeconds(tz),
+      profile: {
+        title: "", phone: "", skype: "", real_name: realName, real_name_normalized: realName,
+        display_name: displayName, display_name_normalized: displayName, fields: null,
+        status_text: "", status_emoji: "", status_expiration: 0, avatar_hash: "g0000000000",
+        ...(user.email !== undefined && user.isBot !== true ? { email: user.email } : {}),
+        first_name: firstName, last_name: rest.join(" "),
+        ...(user.isBot === true && user.id === this.botUserId ? { bot_id: this.botId, api_app_id: this.appId, always_active: false } : {}),
+        team: user.teamId ?? this.teamId,
+      },
+      is_admin: user.isAdmin === true, is_owner: user.isOwner === true, is_primary_owner: false,
+      is_restricted: false, is_ultra_restricted: false, is_bot: user.isBot === true, is_app_user: false,
+      updated: 1700000000, is_email_confirmed: user.email !== undefined,
+      ...(includeLocale ? { locale: "en-US" } : {}),
+    };
+  }
+
+  private usergroupsUsersList(params: SlackParams): SlackApiResult {
+    const id = str(params, "usergroup");
+    if (id === undefined) return failWithMessages("invalid_arguments", ["missing required field: usergroup"]);
+    const members = this.usergroups.get(id);
+    if (!members) return fail("no_such_subteam");
+    return ok({ users: [...members] });
+  }
+
+  // ------------------------------------------------------------------ close
+
+  async close(): Promise<void> {
+    for (const waiter of [...this.waiters]) waiter.cancel(new Error("Slack simulator closed while waiting"));
+    await new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      // fetch (undici) keeps connections alive; drop them so close() resolves promptly.
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+export async function startSlackSimulator(options: SlackSimulatorOptions = {}): Promise<SlackSimulator> {
+  const simulator = new SlackSimulatorImpl(options);
+  await simulator.listen();
+  return simulator;
+}
