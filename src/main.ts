@@ -37,7 +37,7 @@ export interface Bot {
   port: number;
   /** Runs the expiry sweep now (the scheduler also runs it). */
   sweep(now?: Date): Promise<ExpiryReport>;
-  /** Waits until every Slack side effect queued so far has been sent. */
+  /** Waits until every listener has finished and every Slack side effect queued so far has been sent. */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -63,11 +63,17 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 
     let relay: AuditRelay | null = null;
     const store = new PrismaAccessStore(db.prisma, { onCommit: () => relay?.nudge() });
-    const app = createBoltApp(config, log, async () => {
-      const database = await db.ping();
-      const pendingMigrations = database ? await db.migrationsPending() : [];
-      return { ok: database && pendingMigrations.length === 0, database, pendingMigrations };
-    });
+    const handlers = new Set<Promise<unknown>>();
+    const app = createBoltApp(
+      config,
+      log,
+      async () => {
+        const database = await db.ping();
+        const pendingMigrations = database ? await db.migrationsPending() : [];
+        return { ok: database && pendingMigrations.length === 0, database, pendingMigrations };
+      },
+      handlers,
+    );
     const directory = new SlackDirectory(app.client, { groupTtlMs: config.groupCacheSeconds * 1000, userTtlMs: 5 * 60 * 1000 });
     const viewDeps = { policy, directory, store, clock };
     const notifier = new SlackNotifier(app.client, viewDeps, log);
@@ -122,6 +128,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       port,
       sweep,
       async settle() {
+        while (handlers.size > 0) await Promise.allSettled([...handlers]);
         await notifier.drain();
         await relay!.drain();
       },
@@ -129,6 +136,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
         process.off("SIGHUP", onHangup);
         await scheduler.stop();
         await app.stop();
+        while (handlers.size > 0) await Promise.allSettled([...handlers]);
         await notifier.drain();
         await relay!.stop();
         if (ownsDatabase) await db.close();

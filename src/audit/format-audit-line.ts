@@ -1,3 +1,4 @@
+import { formatDuration } from "../domain/parse-duration.js";
 import type { LedgerEntryBody } from "../ledger/ledger-hash.js";
 import { escapeMrkdwn, truncate } from "../slack/escape-mrkdwn.js";
 import { formatSlackDate } from "../slack/blocks/format-slack-date.js";
@@ -32,7 +33,7 @@ export function formatAuditLine(row: LedgerRow, requestLink: string | null): str
 function describeData(type: string, data: Record<string, unknown>): string {
   switch (type) {
     case "request.created":
-      return ` for ${Math.round(Number(data.duration_seconds) / 60)}m: “${escapeMrkdwn(truncate(String(data.reason ?? ""), 120))}”`;
+      return ` for ${formatDuration(Number(data.duration_seconds))}: “${escapeMrkdwn(truncate(String(data.reason ?? ""), 120))}”`;
     case "request.unsatisfiable":
       return `: ${escapeMrkdwn(((data.problems as string[] | undefined) ?? []).join("; "))}`;
     case "vote.approved": {

@@ -15,7 +15,7 @@ export interface HealthReport {
  * Bolt in HTTP mode (signature verification on, POST /slack/events) or Socket Mode when an
  * app token is set, plus GET /healthz. Every Web API call goes to `SLACK_API_URL`.
  */
-export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>): App {
+export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>): App {
   const logger = toBoltLogger(log);
   const customRoutes = [
     {
@@ -54,7 +54,14 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
       callback: payload.view?.callback_id,
       retryNum: context.retryNum,
     });
-    await next();
+    // Listeners keep working after they ack; tracking them lets shutdown (and tests) wait for that work.
+    const handling = next();
+    inFlight?.add(handling);
+    try {
+      await handling;
+    } finally {
+      inFlight?.delete(handling);
+    }
   });
 
   app.error(async (error) => {
