@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import type { Database } from "../../src/db/open-database.js";
 import type { Clock } from "../../src/domain/ports.js";
 import { startBot, type Bot } from "../../src/main.js";
@@ -52,7 +52,7 @@ export interface TestBot {
 let counter = 0;
 
 /** Starts the Slack simulator and the real bot (Bolt, HTTP mode, signature checks on) against `database`. */
-export async function startTestBot(database: Database, options: { clock?: TestClock; env?: Record<string, string>; sim?: SlackSimulator } = {}): Promise<TestBot> {
+export async function startTestBot(database: Database, options: { clock?: TestClock; env?: Record<string, string>; sim?: SlackSimulator; log?: Logger } = {}): Promise<TestBot> {
   const ownsSim = !options.sim;
   const sim = options.sim ?? await startSlackSimulator({
     users: [
@@ -86,7 +86,7 @@ export async function startTestBot(database: Database, options: { clock?: TestCl
     },
     database,
     clock,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    log: options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
   });
   const botUrl = `http://127.0.0.1:${bot.port}/slack/events`;
 

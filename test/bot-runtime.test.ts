@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { after, before, describe, test } from "node:test";
+import { createLogger } from "../src/logging/create-logger.js";
+import { ActionIds } from "../src/slack/slack-ids.js";
+import type { Database } from "../src/db/open-database.js";
+import { replyText, requestIdIn, SIGNING_SECRET, startTestBot, USERS } from "./support/start-test-bot.js";
+import { openTestPglite } from "./support/test-databases.js";
+
+describe("the running bot", () => {
+  let db: Database;
+  before(async () => {
+    db = await openTestPglite();
+  });
+  after(async () => {
+    await db.close();
+  });
+
+  test("logs are JSON with a child logger per Slack request, and never contain a token or the signing secret", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const t = await startTestBot(db, { log: createLogger("debug", sink) });
+    try {
+      const { reply } = await t.command(USERS.eng, "staging-admin 1h log check");
+      const id = requestIdIn(replyText(reply));
+      await t.click(USERS.outsider, t.approvalMessage(id), ActionIds.approve);
+      await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve);
+    } finally {
+      await t.stop();
+    }
+    assert.ok(lines.length > 10, `debug logging produced ${lines.length} lines`);
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const all = lines.join("\n");
+    assert.ok(!/xox[bp]-[0-9]/.test(all), "no bot token in the logs");
+    assert.ok(!all.includes(SIGNING_SECRET), "no signing secret in the logs");
+    const perRequest = parsed.filter((entry) => typeof entry.slackRequest === "string");
+    assert.ok(perRequest.some((entry) => entry.code === "NOT_AN_APPROVER" && entry.user === USERS.outsider && entry.action === ActionIds.approve), "the refused click is logged with its request context");
+  });
+
+  test("GET /healthz is 200 when the database answers and migrations are applied", async () => {
+    const t = await startTestBot(db);
+    try {
+      const response = await fetch(`http://127.0.0.1:${t.bot.port}/healthz`);
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { ok: true, database: true, pendingMigrations: [] });
+    } finally {
+      await t.stop();
+    }
+  });
+});
