@@ -257,7 +257,7 @@ async function main(): Promise<void> {
 Produced by \`npm run bench\` (bench/audit-verify.bench.ts) on 2026-11-22.
 
 - Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}
-- Load average (1 min) before generating: ${loadBefore.toFixed(2)}, after measuring: ${os.loadavg()[0]!.toFixed(2)}; anything above ~0.5 means other processes shared the 2 cores, and run-to-run spread shows it
+- Load average (1 min) before generating: ${loadBefore.toFixed(2)} (above ~0.5, other processes shared the 2 cores and the run-to-run spread shows it); after measuring: ${os.loadavg()[0]!.toFixed(2)} (this includes the benchmark itself: node and PostgreSQL, ~2)
 - Node ${process.version}; PostgreSQL ${serverVersion} on the same machine (the database server and the verifier share the ${cpu.length} cores)
 - Ledger: ${fmt(ENTRIES)} chained entries, request lifecycles of 5 events (request.created, 2 × vote.approved with the blocks the approver saw, grant.activated, grant.expired); average body ${(bodyBytes / ENTRIES).toFixed(0)} bytes; ${(hashedBytes / 1e6).toFixed(0)} MB hashed (prev_hash ‖ body); table with indexes ${(tableBytes / 1e6).toFixed(0)} MB
 - Generating and bulk-inserting them (real body builder, canonical JSON, unnest() inserts with the append-only triggers in place): ${(genMs / 1000).toFixed(1)} s

@@ -102,7 +102,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 
     const sweep = (now: Date = clock.now()) => expireDueAccess(deps, now);
     const checkpoint = () =>
-      publishCheckpoint({ prisma: db.prisma, client: app.client, auditChannel: policy.current().policy.settings.auditChannel, webhookUrl: config.audit.checkpointWebhookUrl, log });
+      publishCheckpoint({ prisma: db.prisma, client: app.client, auditChannel: policy.current().policy.settings.auditChannel, webhookUrl: config.audit.checkpointWebhookUrl, webhookSecret: config.audit.webhookSecret, log });
     const scheduler: Scheduler = await startScheduler(
       [
         { name: "expire-due-access", schedule: config.sweepSchedule, run: () => sweep(), runAtStart: true },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { runAuditCli } from "../src/audit/cli/run-audit-cli.js";
 import { createLogger } from "../src/logging/create-logger.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
 import type { Database } from "../src/db/open-database.js";
@@ -50,6 +51,36 @@ describe("the running bot", () => {
       assert.deepEqual(await response.json(), { ok: true, database: true, pendingMigrations: [] });
     } finally {
       await t.stop();
+    }
+  });
+
+  test("at start-up the ledger head is published to the audit channel, recorded, and checked by `audit verify`", async () => {
+    const first = await startTestBot(db);
+    const sim = first.sim;
+    const { reply } = await first.command(USERS.eng, "staging-admin 1h checkpoint check");
+    await first.click(USERS.sre1, first.approvalMessage(requestIdIn(replyText(reply))), ActionIds.approve);
+    await first.bot.stop();
+    const head = await db.prisma.ledgerEntry.findFirstOrThrow({ orderBy: { seq: "desc" } });
+
+    const second = await startTestBot(db, { sim });
+    try {
+      const posted = sim.messages("C0AUDIT").find((message) => message.text.includes(`Ledger checkpoint: seq ${head.seq} hash ${head.hash}`));
+      assert.ok(posted, "checkpoint posted to the audit channel");
+      const stored = await db.prisma.ledgerCheckpoint.findFirstOrThrow({ where: { seq: head.seq } });
+      assert.equal(stored.hash, head.hash);
+      assert.equal(stored.channelId, "C0AUDIT");
+      assert.equal(stored.messageTs, posted.ts);
+
+      const logs: string[] = [];
+      const out = { log: (text: string) => logs.push(text), error: (text: string) => logs.push(text) };
+      assert.equal(await runAuditCli(["verify"], out, { database: db, progress: null }), 0, logs.join("\n"));
+      assert.match(logs.join("\n"), /checkpoint/i);
+      logs.length = 0;
+      assert.equal(await runAuditCli(["verify", "--checkpoint", `${head.seq}:${"0".repeat(64)}`], out, { database: db, progress: null }), 1, logs.join("\n"));
+      assert.match(logs.join("\n"), /checkpoint-mismatch/);
+    } finally {
+      await second.stop();
+      await sim.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../generated/prisma/client.js";
+import { signWebhookBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./webhook-audit-sink.js";
 
 export interface CheckpointResult {
   seq: bigint;
@@ -21,6 +22,8 @@ export async function publishCheckpoint(deps: {
   client: WebClient;
   auditChannel: string;
   webhookUrl: string | null;
+  /** Signs the webhook POST like the SIEM stream (AUDIT_WEBHOOK_SECRET), when set. */
+  webhookSecret: string | null;
   log: Logger;
 }): Promise<CheckpointResult | null> {
   const head = await deps.prisma.ledgerEntry.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
@@ -41,10 +44,15 @@ export async function publishCheckpoint(deps: {
   let webhookOk: boolean | null = null;
   if (deps.webhookUrl) {
     try {
+      const body = JSON.stringify({ kind: "accessbot.ledger_checkpoint", seq: head.seq.toString(), hash: head.hash, at: new Date().toISOString() });
+      const timestamp = Math.floor(Date.now() / 1000).toString();
       const response = await fetch(deps.webhookUrl, {
         method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ kind: "accessbot.ledger_checkpoint", seq: head.seq.toString(), hash: head.hash, at: new Date().toISOString() }),
+        headers: {
+          "content-type": "application/json",
+          ...(deps.webhookSecret ? { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signWebhookBody(deps.webhookSecret, timestamp, body) } : {}),
+        },
+        body,
         signal: AbortSignal.timeout(10_000),
       });
       webhookOk = response.ok;

@@ -7,16 +7,15 @@
 // The next page is requested as soon as the current one arrives, so the server reads and
 // sends it while this process hashes the current one.
 //
-// Prisma or the driver? Measured with bench/audit-verify.bench.ts (1,000,000 entries, ~900-byte
-// bodies, 2 cores shared with PostgreSQL 15, full checks, runs alternating): streaming through
-// a plain node-postgres client with array rows was about 10-15 % faster end to end than
-// Prisma's $queryRawUnsafe (medians 11.1 s vs 13.0 s; bench/RESULTS.md has the current
-// numbers). The difference is modest because the time goes into receiving ~1 KB per row
-// (~4.4 µs/row) and into sha256 + JSON.parse of every body (~5.8 µs/row), not into Prisma's
-// row mapping. The CLI reads PostgreSQL through its own node-postgres connection anyway: it
-// is the faster path, takes no slot of the pool, and can be made read-only. PGlite, which
-// has a single in-process connection, is read through Prisma. Both use this code, via a
-// LedgerQuery.
+// Prisma or the driver? Measured here (2 cores shared with PostgreSQL 15, ~900-byte bodies,
+// the full verify including sha256 and JSON.parse of every body, runs alternating): on
+// 200,000 entries, 5 runs each, node-postgres with array rows took a median 2.57 s and
+// Prisma's $queryRawUnsafe 2.79 s, about 8 % more; on 1,000,000 entries (bench/RESULTS.md,
+// 3 runs each) 10.7 s against 11.8 s, about 10 % more. Prisma's row mapping is not the
+// bottleneck: receiving ~1 KB per row (~4 µs) and checking it (~6 µs: sha256, JSON.parse)
+// are. The CLI still reads PostgreSQL through its own node-postgres connection: it is the
+// (slightly) faster path, takes no slot of the pool, and is set read-only. PGlite, a single
+// in-process connection, is read through Prisma. Both use this code, via a LedgerQuery.
 //
 // `seq` is selected as text and `ts` as the exact ISO string the body carries, so the row
 // can be compared with the hashed body without Date or BigInt round trips in the driver.

@@ -15,15 +15,17 @@ export const LEDGER_LOCK_KEY = 0x6c6564676572;
 /** Appends one hash-chained entry inside the caller's transaction. */
 export async function appendLedgerEntry(tx: Tx, event: LedgerEventInput, at: Date): Promise<{ seq: bigint; hash: string }> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LEDGER_LOCK_KEY}::bigint)`;
-  const head = await tx.ledgerEntry.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+  const head = await tx.ledgerEntry.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true, ts: true } });
   const seq = (head?.seq ?? 0n) + 1n;
   const prevHash = head?.hash ?? GENESIS_HASH;
-  const body = canonicalJson(buildEntryBody(event, seq, at));
+  // `at` was read before the lock was ours; never let time run backwards along the chain.
+  const ts = head && head.ts.getTime() > at.getTime() ? head.ts : at;
+  const body = canonicalJson(buildEntryBody(event, seq, ts));
   const hash = computeEntryHash(prevHash, body);
   await tx.ledgerEntry.create({
     data: {
       seq,
-      ts: at,
+      ts,
       type: event.type,
       requestId: event.requestId ?? null,
       actorId: event.actor.user_id ?? null,
