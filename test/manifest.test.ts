@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { SLASH_COMMAND } from "../src/slack/slack-ids.js";
 
 const manifest = parse(readFileSync(new URL("../manifest.yml", import.meta.url), "utf8")) as Record<string, any>;
-const schemaPath = fileURLToPath(new URL("../../shared/slack/manifest.schema.1.0.0.json", import.meta.url));
+const schemaPath = fileURLToPath(new URL("./fixtures/slack-manifest.schema.1.0.0.json", import.meta.url));
 
 test("manifest.yml is valid against Slack's published app-manifest schema", () => {
   const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as object;
