@@ -1,13 +1,4 @@
-/** A ledger row as stored; `body` is the canonical JSON that was hashed. */
-export interface LedgerRow {
-  seq: bigint;
-  ts: Date;
-  type: string;
-  requestId: string | null;
-  actorId: string | null;
-  subjectId: string | null;
-  resource: string | null;
-  body: string;
-  prevHash: string;
-  hash: string;
-}
+import type { LedgerRecord } from "./ledger-record.js";
+
+/** A ledger row as Prisma returns it: the record with `ts` as a Date. */
+export type LedgerRow = Omit<LedgerRecord, "ts"> & { ts: Date };
