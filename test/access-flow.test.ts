@@ -201,7 +201,12 @@ for (const target of testDatabases) {
       for (const [resource, needed] of [["oncall-one", 1], ["oncall-three", 3]] as const) {
         const id = await openRequest(`${resource} 30m race test`);
         const message = t.approvalMessage(id);
+        const updatesBefore = t.sim.callsTo("chat.update").length;
         const clicks = await Promise.all(ONCALL.map((user) => t.click(user, message, ActionIds.approve)));
+        const copies = await db.prisma.requestMessage.count({ where: { requestId: id } });
+        const updates = t.sim.callsTo("chat.update").length - updatesBefore;
+        assert.ok(updates <= copies * 4, `a burst of ${ONCALL.length} clicks is coalesced into a few rounds of updates (${updates} chat.update calls for ${copies} copies)`);
+        assert.ok(!JSON.stringify(t.approvalMessage(id).blocks).includes(ActionIds.approve), "the final state is rendered");
         assert.ok(clicks.every((click) => click.http.status === 200));
         const state = await request(id);
         assert.equal(state.status, "APPROVED");

@@ -18,6 +18,7 @@ const MAX_APPROVER_DMS = 25;
  */
 export class SlackNotifier implements AccessNotifier {
   private readonly queue = new KeyedQueue();
+  private readonly refreshQueued = new Map<string, Promise<void>>();
 
   constructor(
     private readonly client: WebClient,
@@ -51,8 +52,26 @@ export class SlackNotifier implements AccessNotifier {
   }
 
   requestChanged(snapshot: RequestSnapshot, change: RequestChange): Promise<void> {
-    return this.queue.run(snapshot.request.id, async () => {
-      const latest = (await this.deps.store.getSnapshot(snapshot.request.id)) ?? snapshot;
+    const id = snapshot.request.id;
+    const refresh = this.refreshQueued.get(id) ?? this.queueRefresh(id);
+    const outcome = buildOutcomeText(snapshot, change);
+    if (!outcome) return refresh;
+    return this.queue.run(id, async () => {
+      const channel = await this.openDm(snapshot.request.requesterId);
+      await this.client.chat.postMessage({ channel, text: outcome, unfurl_links: false });
+    });
+  }
+
+  /**
+   * Re-renders every copy of the message from the latest committed state. A refresh that is
+   * still waiting in the queue already covers any later change, so a burst of clicks costs
+   * one or two rounds of chat.update, not one per click (Slack rate-limits chat.update).
+   */
+  private queueRefresh(requestId: string): Promise<void> {
+    const refresh = this.queue.run(requestId, async () => {
+      this.refreshQueued.delete(requestId);
+      const latest = await this.deps.store.getSnapshot(requestId);
+      if (!latest) return;
       const message = buildRequestMessage(await buildRequestView(this.deps, latest));
       const results = await Promise.allSettled(
         latest.messages.map((ref) => this.client.chat.update({ channel: ref.channelId, ts: ref.ts, text: message.text, blocks: message.blocks })),
@@ -60,12 +79,9 @@ export class SlackNotifier implements AccessNotifier {
       results.forEach((result, index) => {
         if (result.status === "rejected") this.log.warn({ err: result.reason, message: latest.messages[index] }, "could not update a request message");
       });
-      const outcome = buildOutcomeText(snapshot, change);
-      if (outcome) {
-        const channel = await this.openDm(snapshot.request.requesterId);
-        await this.client.chat.postMessage({ channel, text: outcome, unfurl_links: false });
-      }
     });
+    this.refreshQueued.set(requestId, refresh);
+    return refresh;
   }
 
   /** Resolves once every queued post and update has been sent. */
