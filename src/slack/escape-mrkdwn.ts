@@ -15,6 +15,7 @@ export function escapeMrkdwn(text: string): string {
 /** Cuts text to Slack's field limits without splitting a surrogate pair. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  const cut = Array.from(text).reduce((acc, char) => (acc.length + char.length <= max - 1 ? acc + char : acc), "");
+  let cut = text.slice(0, max - 1);
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}…`;
 }
