@@ -43,6 +43,24 @@ describe("the running bot", () => {
     assert.ok(perRequest.some((entry) => entry.code === "NOT_AN_APPROVER" && entry.user === USERS.outsider && entry.action === ActionIds.approve), "the refused click is logged with its request context");
   });
 
+  test("LOG_LEVEL is the one switch: Bolt's start-up defaults do not override it", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const t = await startTestBot(db, { log: createLogger("warn", sink) });
+    try {
+      await t.command(USERS.eng, "staging-admin 1h quiet please");
+    } finally {
+      await t.stop();
+    }
+    const levels = lines.map((line) => (JSON.parse(line) as { level: number }).level);
+    assert.ok(levels.every((level) => level >= 40), `only warn and above at LOG_LEVEL=warn, got levels ${[...new Set(levels)].join(", ")}`);
+  });
+
   test("GET /healthz is 200 when the database answers and migrations are applied", async () => {
     const t = await startTestBot(db);
     try {

@@ -36,9 +36,9 @@ export function toBoltLogger(log: Logger): BoltLogger {
     info: write("info"),
     warn: write("warn"),
     error: write("error"),
-    setLevel: (level: LogLevel) => {
-      log.level = level;
-    },
+    // LOG_LEVEL is the one switch: Bolt calls setLevel from its own defaults at start-up,
+    // which must not override what the operator chose.
+    setLevel: () => undefined,
     getLevel: () => log.level as LogLevel,
     setName: (next: string) => {
       name = next;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { App, LogLevel } from "@slack/bolt";
+import { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/read-env-config.js";
 import { toBoltLogger } from "../logging/create-logger.js";
@@ -34,7 +34,6 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
   const common = {
     token: config.slack.botToken,
     logger,
-    logLevel: log.isLevelEnabled("debug") ? LogLevel.DEBUG : LogLevel.INFO,
     clientOptions: { slackApiUrl: config.slack.apiUrl },
     customRoutes,
   };

@@ -19,7 +19,7 @@ export function describeVoteResult(result: VoteResult): string {
   if (result.kind === "duplicate") return `You already voted on ${id}; your vote is counted once.`;
   if (result.outcome === "denied") return `You denied ${id}. The requester has been told.`;
   if (result.outcome === "approved") return `Your approval completed ${id}: access is now active.`;
-  const missing = (result.evaluation?.rules ?? []).filter((rule) => rule.filled < rule.required).map((rule) => `${rule.group} ${rule.filled} of ${rule.required}`);
+  const missing = (result.evaluation?.rules ?? []).filter((rule) => rule.filled < rule.required).map((rule) => `${rule.required - rule.filled} more from ${rule.group}`);
   const counted = result.countedToward ? `counted toward ${result.countedToward}` : "was recorded, but every rule you could fill is already filled by others";
   return `Your approval of ${id} ${counted}. Still needed: ${missing.join(", ")}.`;
 }
