@@ -37,8 +37,12 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
     clientOptions: { slackApiUrl: config.slack.apiUrl },
     customRoutes,
   };
+  // Socket Mode: the receiver's own WebClient (apps.connections.open with the app token) takes
+  // `installerOptions.clientOptions`. Bolt would otherwise hand it the very object given as
+  // `clientOptions`, which the SocketModeClient then mutates (retryConfig: 100 retries) and
+  // every listener's `client` inherits. A separate object keeps SLACK_API_URL and nothing else.
   const app = config.slack.appToken
-    ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { port: config.port } })
+    ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } } })
     : new App({ ...common, signingSecret: config.slack.signingSecret!, endpoints: "/slack/events" });
 
   app.use(async ({ body, context, next }) => {

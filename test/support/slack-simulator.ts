@@ -21,11 +21,24 @@
  * - JSON bodies must carry the token in the Authorization header; a `token`
  *   field inside a JSON body is ignored, as slack.com does.
  * - response_urls accept at most 5 posts.
+ *
+ * Socket Mode (an app started with an `xapp-` token) runs against the same server:
+ * - `apps.connections.open` needs the app-level token in the Authorization header
+ *   (a bot token gets `not_allowed_token_type`, as on Slack) and answers a
+ *   single-use `ws://127.0.0.1:PORT/socket?ticket=…` URL.
+ * - The WebSocket endpoint (the `ws` package) sends Slack's `hello` on connect.
+ *   `sendEnvelope()` delivers `{ envelope_id, type, payload, accepts_response_payload }`
+ *   to the app and resolves with its ack `{ envelope_id, payload? }`, or rejects
+ *   with `SocketAckTimeoutError` when none arrives within 3 s (Slack's deadline);
+ *   `redeliver()` sends the same payload again as Slack's retry
+ *   (`retry_attempt` + 1, `retry_reason`).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -72,6 +85,10 @@ export interface SlackSimulatorOptions {
   botName?: string;
   /** Lifetime of trigger_ids issued by `issueTriggerId()`; Slack's is 3 s. */
   triggerTtlMs?: number;
+  /** The app-level token (`xapp-…`) `apps.connections.open` accepts. */
+  appToken?: string;
+  /** How long `sendEnvelope()` waits for the app's ack by default; Slack's deadline is 3 s. */
+  ackTimeoutMs?: number;
 }
 
 export type SlackParams = Record<string, unknown>;
@@ -189,6 +206,73 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
+/** The envelope types Slack sends over a Socket Mode connection (besides `hello` and `disconnect`). */
+export type SocketEnvelopeType = "slash_commands" | "interactive" | "events_api";
+
+export interface SocketEnvelopeInput {
+  type: SocketEnvelopeType;
+  /**
+   * What Slack puts in `payload`: the slash command's fields (as strings), the
+   * interactivity payload object (`block_actions`, `view_submission`, …), or the
+   * Events API body (`{ type: "event_callback", event: { type, … }, … }`).
+   */
+  payload: Record<string, unknown>;
+  /** 0 for a first delivery (the default); Slack numbers its redeliveries 1..3. */
+  retryAttempt?: number;
+  /** Why Slack redelivered; default "timeout" when retryAttempt > 0. */
+  retryReason?: string;
+  /** Default: true for slash_commands and interactive, false for events_api (as Slack sends them). */
+  acceptsResponsePayload?: boolean;
+}
+
+export interface SocketSendOptions {
+  /** How long to wait for the app's ack; default `ackTimeoutMs` (3 s, Slack's deadline). */
+  ackTimeoutMs?: number;
+}
+
+export interface SimSocketConnection {
+  id: number;
+  /** The ticket from the `apps.connections.open` URL this connection used. */
+  ticket: string;
+  openedAt: number;
+  /** When the `hello` message was sent. */
+  helloAt: number | undefined;
+  closedAt: number | undefined;
+  closeCode: number | undefined;
+}
+
+export interface SocketDelivery {
+  envelope_id: string;
+  type: SocketEnvelopeType;
+  payload: Record<string, unknown>;
+  retryAttempt: number;
+  retryReason: string | undefined;
+  /** The JSON message exactly as sent on the WebSocket. */
+  frame: Record<string, unknown>;
+  connectionId: number;
+  sentAt: number;
+  status: "pending" | "acked" | "timed_out" | "connection_closed";
+  /** The app's ack, recorded even when it came after the deadline (`late`). */
+  ack?: { payload: Record<string, unknown> | undefined; at: number; late: boolean };
+}
+
+export interface SocketAck {
+  envelope_id: string;
+  /** The `payload` the app acked with (Bolt always sends one: `{}` for a bare `ack()`). */
+  payload: Record<string, unknown> | undefined;
+  /** Milliseconds from delivery to ack. */
+  ms: number;
+  delivery: SocketDelivery;
+}
+
+/** No ack within the deadline: Slack would retry (events) or show the user an error. */
+export class SocketAckTimeoutError extends Error {
+  constructor(readonly delivery: SocketDelivery, timeoutMs: number, activity: string) {
+    super(`No ack for ${delivery.type} envelope ${delivery.envelope_id} within ${timeoutMs} ms.\n${activity}`);
+    this.name = "SocketAckTimeoutError";
+  }
+}
+
 export interface SlackSimulator {
   readonly port: number;
   /** `http://127.0.0.1:PORT` */
@@ -196,6 +280,8 @@ export interface SlackSimulator {
   /** `http://127.0.0.1:PORT/api/` — give this to Bolt as `clientOptions.slackApiUrl`. */
   readonly apiUrl: string;
   readonly botToken: string;
+  /** The app-level token (`xapp-…`) for Socket Mode. */
+  readonly appToken: string;
   readonly teamId: string;
   readonly teamDomain: string;
   readonly botUserId: string;
@@ -205,6 +291,10 @@ export interface SlackSimulator {
   readonly calls: SimCall[];
   /** Live array of every response_url post, in arrival order. */
   readonly responses: SimResponse[];
+  /** Live array of every Socket Mode connection ever opened, oldest first. */
+  readonly socketConnections: SimSocketConnection[];
+  /** Live array of every envelope delivered over Socket Mode, in send order. */
+  readonly deliveries: SocketDelivery[];
 
   callsTo(method: string): SimCall[];
   waitFor<T>(predicate: (sim: SlackSimulator) => T | undefined | null | false, options?: WaitOptions): Promise<T>;
@@ -229,7 +319,19 @@ export interface SlackSimulator {
 
   failNext(method: string, error: string, options?: { times?: number }): void;
   rateLimit(method: string, options?: { times?: number; retryAfterSeconds?: number }): void;
-  /** Forget calls, responses, messages, views and injections; restore configured users/channels/groups. */
+
+  /** Resolves once an app holds an open Socket Mode connection that has been sent `hello`. */
+  socketConnected(options?: WaitOptions): Promise<SimSocketConnection>;
+  /**
+   * Delivers an envelope to the connected app (the newest open connection) and resolves with
+   * its ack; rejects with `SocketAckTimeoutError` if none arrives in time, or at once when no
+   * app is connected.
+   */
+  sendEnvelope(input: SocketEnvelopeInput, options?: SocketSendOptions): Promise<SocketAck>;
+  /** Slack's retry of an earlier delivery: same type and payload, `retry_attempt` + 1, a new envelope_id. */
+  redeliver(previous: SocketDelivery | SocketAck, options?: SocketSendOptions & { retryReason?: string }): Promise<SocketAck>;
+
+  /** Forget calls, responses, messages, views, deliveries and injections; restore configured users/channels/groups. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -246,6 +348,8 @@ export const SIM_DEFAULTS = {
   channelId: "C0GENERAL1",
   channelName: "general",
   triggerTtlMs: 3000,
+  appToken: "xapp-1-A0SIMAPP01-1111111111111-simulatorapptoken",
+  ackTimeoutMs: 3000,
 } as const;
 
 // ---------------------------------------------------------------------------
@@ -257,6 +361,11 @@ const TRIGGER_ID_PATTERN = /^\d+\.\d+\.[0-9a-f]+$/;
 /** Form fields that Slack's clients send as JSON strings. */
 const JSON_FORM_FIELDS = new Set(["blocks", "attachments", "view", "metadata", "user_auth_blocks"]);
 const MAX_RESPONSE_URL_USES = 5;
+/** Web API methods that take the app-level token instead of the bot token. */
+const APP_TOKEN_METHODS = new Set(["apps.connections.open"]);
+/** Slack retries an unacknowledged delivery at most 3 times. */
+const MAX_RETRY_ATTEMPT = 3;
+const ENVELOPE_TYPES: ReadonlySet<string> = new Set<SocketEnvelopeType>(["slash_commands", "interactive", "events_api"]);
 /** What Slack stores as `text` when a message is posted with blocks but no text. */
 const BLOCKS_ONLY_TEXT = "This content can't be displayed.";
 
@@ -589,10 +698,25 @@ interface Waiter {
   cancel: (reason: Error) => void;
 }
 
+interface SocketState {
+  record: SimSocketConnection;
+  ws: WebSocket;
+}
+
+interface PendingAck {
+  delivery: SocketDelivery;
+  resolve: (ack: SocketAck) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 class SlackSimulatorImpl implements SlackSimulator {
   readonly calls: SimCall[] = [];
   readonly responses: SimResponse[] = [];
+  readonly socketConnections: SimSocketConnection[] = [];
+  readonly deliveries: SocketDelivery[] = [];
   readonly botToken: string;
+  readonly appToken: string;
   readonly teamId: string;
   readonly teamDomain: string;
   readonly teamName: string;
@@ -601,9 +725,18 @@ class SlackSimulatorImpl implements SlackSimulator {
   readonly appId: string;
   readonly botName: string;
   private readonly triggerTtlMs: number;
+  private readonly ackTimeoutMs: number;
   private readonly initial: { users: SimUser[]; channels: SimChannel[]; usergroups: Record<string, string[]> };
 
   private readonly server: Server;
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly sockets = new Map<number, SocketState>();
+  private readonly pendingAcks = new Map<string, PendingAck>();
+  /** Tickets from apps.connections.open not yet used to connect. */
+  private readonly socketTickets = new Set<string>();
+  /** Acks whose envelope_id matched no delivery. */
+  private readonly strayAcks: Array<{ at: number; connectionId: number; data: string }> = [];
+  private socketCounter = 0;
   private readonly events = new EventEmitter();
   private readonly waiters = new Set<Waiter>();
   private readonly clock = new TsClock();
@@ -626,6 +759,8 @@ class SlackSimulatorImpl implements SlackSimulator {
 
   constructor(options: SlackSimulatorOptions) {
     this.botToken = options.botToken ?? SIM_DEFAULTS.botToken;
+    this.appToken = options.appToken ?? SIM_DEFAULTS.appToken;
+    if (!this.appToken.startsWith("xapp-")) throw new Error("appToken must start with xapp-");
     this.teamId = options.teamId ?? SIM_DEFAULTS.teamId;
     this.teamName = options.teamName ?? SIM_DEFAULTS.teamName;
     this.teamDomain = options.teamDomain ?? SIM_DEFAULTS.teamDomain;
@@ -634,6 +769,7 @@ class SlackSimulatorImpl implements SlackSimulator {
     this.appId = options.appId ?? SIM_DEFAULTS.appId;
     this.botName = options.botName ?? SIM_DEFAULTS.botName;
     this.triggerTtlMs = options.triggerTtlMs ?? SIM_DEFAULTS.triggerTtlMs;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? SIM_DEFAULTS.ackTimeoutMs;
     this.initial = {
       users: deepCopy(options.users ?? []),
       channels: deepCopy(options.channels ?? [{ id: SIM_DEFAULTS.channelId, name: SIM_DEFAULTS.channelName }]),
@@ -641,6 +777,7 @@ class SlackSimulatorImpl implements SlackSimulator {
     };
     this.handlers = {
       "auth.test": () => this.authTest(),
+      "apps.connections.open": () => this.appsConnectionsOpen(),
       "chat.postMessage": (p) => this.chatPostMessage(p),
       "chat.update": (p) => this.chatUpdate(p),
       "chat.postEphemeral": (p) => this.chatPostEphemeral(p),
@@ -659,6 +796,7 @@ class SlackSimulatorImpl implements SlackSimulator {
         if (!res.headersSent) sendText(res, 500, `simulator error: ${String(error)}`);
       });
     });
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
 
   get port(): number {
@@ -707,6 +845,9 @@ class SlackSimulatorImpl implements SlackSimulator {
     // Arrays are cleared in place so references held by tests stay valid.
     this.calls.length = 0;
     this.responses.length = 0;
+    // Open Socket Mode connections stay open (the app stays connected); their history is forgotten.
+    this.deliveries.length = 0;
+    this.strayAcks.length = 0;
     this.restoreInitialState();
     this.notify();
   }
@@ -869,12 +1010,24 @@ class SlackSimulatorImpl implements SlackSimulator {
       return `  #${i + 1} +${c.at - start}ms ${c.method} [${c.status} ${outcome}] ${shown}`;
     });
     const responseLines = this.responses.map((r, i) => `  #${i + 1} ${r.key} [${r.status} ${r.effect}] ${String(JSON.stringify(r.body)).slice(0, 240)}`);
-    return [
+    const lines = [
       `Calls seen (${this.calls.length}):`,
       ...(callLines.length > 0 ? callLines : ["  (none)"]),
       `response_url posts seen (${this.responses.length}):`,
       ...(responseLines.length > 0 ? responseLines : ["  (none)"]),
-    ].join("\n");
+    ];
+    if (this.socketConnections.length > 0 || this.deliveries.length > 0) {
+      lines.push(
+        `Socket Mode connections (${this.socketConnections.length}): ${this.socketConnections.map((c) => `#${c.id} ${c.closedAt === undefined ? "open" : `closed(${c.closeCode ?? "?"})`}`).join(", ") || "none"}`,
+        `Socket Mode deliveries (${this.deliveries.length}):`,
+        ...this.deliveries.map((d, i) => {
+          const ack = d.ack ? ` ack +${d.ack.at - d.sentAt}ms${d.ack.late ? " (late)" : ""} ${JSON.stringify(d.ack.payload ?? null).slice(0, 120)}` : "";
+          return `  #${i + 1} ${d.type} ${d.envelope_id} retry=${d.retryAttempt} [${d.status}]${ack}`;
+        }),
+        ...(this.strayAcks.length > 0 ? [`Acks for unknown envelopes (${this.strayAcks.length}): ${this.strayAcks.map((a) => a.data.slice(0, 120)).join(" | ")}`] : []),
+      );
+    }
+    return lines.join("\n");
   }
 
   // ------------------------------------------------------------------- HTTP
@@ -890,8 +1043,9 @@ class SlackSimulatorImpl implements SlackSimulator {
     const method = decodeURIComponent(url.pathname.slice("/api/".length));
     const raw = await readBody(req);
     const parsed = parseApiRequest(req, url, raw);
-    const token = bearerToken(req.headers.authorization) ?? parsed.fieldToken;
-    const { status, result, headers } = this.dispatch(method, parsed, token);
+    const headerToken = bearerToken(req.headers.authorization);
+    const token = headerToken ?? parsed.fieldToken;
+    const { status, result, headers } = this.dispatch(method, parsed, token, headerToken !== undefined);
     if (parsed.warnings.length > 0) {
       result.warning = parsed.warnings.join(",");
       result.response_metadata = { ...(isRecord(result.response_metadata) ? result.response_metadata : {}), warnings: parsed.warnings };
@@ -915,12 +1069,20 @@ class SlackSimulatorImpl implements SlackSimulator {
     method: string,
     parsed: ParsedApiRequest,
     token: string | undefined,
+    tokenFromHeader: boolean,
   ): { status: number; result: SlackApiResult; headers: Record<string, string> } {
     const handler = this.handlers[method];
     if (parsed.error) return { status: 200, result: fail(parsed.error), headers: {} };
     if (!handler) return { status: 200, result: fail("unknown_method", { req_method: method }), headers: {} };
-    if (token === undefined) return { status: 200, result: fail("not_authed"), headers: {} };
-    if (token !== this.botToken) return { status: 200, result: fail("invalid_auth"), headers: {} };
+    // apps.connections.open takes the app-level token, and only from the Authorization header.
+    const wantsAppToken = APP_TOKEN_METHODS.has(method);
+    if (token === undefined || (wantsAppToken && !tokenFromHeader)) return { status: 200, result: fail("not_authed"), headers: {} };
+    const expected = wantsAppToken ? this.appToken : this.botToken;
+    if (token !== expected) {
+      // A known token of the other kind is valid but not allowed here, as on Slack.
+      const otherKind = token === this.botToken || token === this.appToken;
+      return { status: 200, result: fail(otherKind ? "not_allowed_token_type" : "invalid_auth"), headers: {} };
+    }
     const limited = this.take(this.rateLimits, method);
     if (limited) {
       return { status: 429, result: fail("ratelimited"), headers: { "retry-after": String(limited.retryAfterSeconds) } };
@@ -1101,6 +1263,12 @@ class SlackSimulatorImpl implements SlackSimulator {
       url: `https://${this.teamDomain}.slack.com/`, team: this.teamName, user: this.botName,
       team_id: this.teamId, user_id: this.botUserId, bot_id: this.botId, is_enterprise_install: false,
     });
+  }
+
+  private appsConnectionsOpen(): SlackApiResult {
+    const ticket = randomUUID();
+    this.socketTickets.add(ticket);
+    return ok({ url: `ws://127.0.0.1:${this.boundPort}/socket?ticket=${ticket}&app_id=${this.appId}` });
   }
 
   private chatPostMessage(params: SlackParams): SlackApiResult {
@@ -1321,10 +1489,174 @@ class SlackSimulatorImpl implements SlackSimulator {
     return ok({ users: [...members] });
   }
 
+  // ------------------------------------------------------------ Socket Mode
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== "/socket") return refuse("404 Not Found");
+    const ticket = url.searchParams.get("ticket") ?? "";
+    // Tickets are single use: every (re)connection calls apps.connections.open again.
+    if (!this.socketTickets.delete(ticket)) return refuse("401 Unauthorized");
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocketOpen(ws, ticket));
+  }
+
+  private onSocketOpen(ws: WebSocket, ticket: string): void {
+    const record: SimSocketConnection = { id: ++this.socketCounter, ticket, openedAt: Date.now(), helloAt: undefined, closedAt: undefined, closeCode: undefined };
+    this.socketConnections.push(record);
+    this.sockets.set(record.id, { record, ws });
+    ws.on("message", (data: RawData, isBinary: boolean) => this.onSocketMessage(record, data, isBinary));
+    ws.on("close", (code: number) => {
+      record.closedAt = Date.now();
+      record.closeCode = code;
+      this.sockets.delete(record.id);
+      for (const pending of [...this.pendingAcks.values()]) {
+        if (pending.delivery.connectionId === record.id) {
+          this.settleDelivery(pending, "connection_closed", new Error(`Socket Mode connection #${record.id} closed (code ${code}) before envelope ${pending.delivery.envelope_id} was acked`));
+        }
+      }
+      this.notify();
+    });
+    ws.on("error", () => {}); // a reset socket also emits close, handled above
+    const openCount = [...this.sockets.values()].length;
+    ws.send(JSON.stringify({
+      type: "hello",
+      num_connections: openCount,
+      debug_info: { host: "applink-sim-1", build_number: 1, approximate_connection_time: 18060 },
+      connection_info: { app_id: this.appId },
+    }));
+    record.helloAt = Date.now();
+    this.notify();
+  }
+
+  private onSocketMessage(connection: SimSocketConnection, data: RawData, isBinary: boolean): void {
+    const text = isBinary ? "" : Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8");
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      message = undefined;
+    }
+    const envelopeId = isRecord(message) && typeof message.envelope_id === "string" ? message.envelope_id : undefined;
+    const delivery = envelopeId === undefined ? undefined : this.deliveries.find((d) => d.envelope_id === envelopeId);
+    if (!isRecord(message) || !delivery || delivery.ack) {
+      this.strayAcks.push({ at: Date.now(), connectionId: connection.id, data: text });
+      this.notify();
+      return;
+    }
+    const payload = isRecord(message.payload) ? deepCopy(message.payload) : undefined;
+    const pending = this.pendingAcks.get(delivery.envelope_id);
+    delivery.ack = { payload, at: Date.now(), late: pending === undefined };
+    if (pending) {
+      this.settleDelivery(pending, "acked");
+      pending.resolve({ envelope_id: delivery.envelope_id, payload, ms: delivery.ack.at - delivery.sentAt, delivery });
+    }
+    this.notify();
+  }
+
+  /** Ends the wait for an ack; with an error, rejects the sender's promise. */
+  private settleDelivery(pending: PendingAck, status: SocketDelivery["status"], error?: Error): void {
+    clearTimeout(pending.timer);
+    this.pendingAcks.delete(pending.delivery.envelope_id);
+    pending.delivery.status = status;
+    if (error) pending.reject(error);
+  }
+
+  socketConnected(options: WaitOptions = {}): Promise<SimSocketConnection> {
+    return this.waitFor(() => this.openSocket()?.record, options);
+  }
+
+  /** Slack may use any open connection; the simulator uses the newest that has said hello. */
+  private openSocket(): SocketState | undefined {
+    return [...this.sockets.values()].reverse().find((s) => s.record.helloAt !== undefined && s.ws.readyState === WebSocket.OPEN);
+  }
+
+  sendEnvelope(input: SocketEnvelopeInput, options: SocketSendOptions = {}): Promise<SocketAck> {
+    return this.deliver(input, options.ackTimeoutMs ?? this.ackTimeoutMs);
+  }
+
+  redeliver(previous: SocketDelivery | SocketAck, options: SocketSendOptions & { retryReason?: string } = {}): Promise<SocketAck> {
+    const delivery = "delivery" in previous ? previous.delivery : previous;
+    const retryAttempt = delivery.retryAttempt + 1;
+    if (retryAttempt > MAX_RETRY_ATTEMPT) {
+      return Promise.reject(new Error(`Slack retries a delivery at most ${MAX_RETRY_ATTEMPT} times; envelope ${delivery.envelope_id} was already retry ${delivery.retryAttempt}`));
+    }
+    return this.deliver(
+      { type: delivery.type, payload: delivery.payload, retryAttempt, retryReason: options.retryReason ?? "timeout", acceptsResponsePayload: delivery.frame.accepts_response_payload === true },
+      options.ackTimeoutMs ?? this.ackTimeoutMs,
+    );
+  }
+
+  private deliver(input: SocketEnvelopeInput, timeoutMs: number): Promise<SocketAck> {
+    if (!ENVELOPE_TYPES.has(input.type)) return Promise.reject(new Error(`sendEnvelope: unknown envelope type ${String(input.type)}`));
+    if (!isRecord(input.payload)) return Promise.reject(new Error("sendEnvelope: payload must be an object"));
+    // Bolt's SocketModeClient reads payload.event.type of every events_api envelope; Slack always sends it.
+    if (input.type === "events_api" && !(isRecord(input.payload.event) && typeof input.payload.event.type === "string")) {
+      return Promise.reject(new Error("sendEnvelope: an events_api payload needs event.type, as Slack's Events API bodies have"));
+    }
+    const socket = this.openSocket();
+    if (!socket) return Promise.reject(new Error(`sendEnvelope: no app is connected over Socket Mode (await sim.socketConnected() first)\n${this.describeActivity()}`));
+    const retryAttempt = input.retryAttempt ?? 0;
+    const retryReason = retryAttempt > 0 ? (input.retryReason ?? "timeout") : input.retryReason;
+    const envelopeId = randomUUID();
+    const payload = deepCopy(input.payload);
+    const frame: Record<string, unknown> = {
+      envelope_id: envelopeId,
+      payload,
+      type: input.type,
+      accepts_response_payload: input.acceptsResponsePayload ?? input.type !== "events_api",
+    };
+    // Slack marks Events API deliveries with their attempt; the simulator adds it to any redelivery.
+    if (input.type === "events_api" || retryAttempt > 0) {
+      frame.retry_attempt = retryAttempt;
+      frame.retry_reason = retryReason ?? "";
+    }
+    const delivery: SocketDelivery = {
+      envelope_id: envelopeId, type: input.type, payload, retryAttempt, retryReason, frame: deepCopy(frame),
+      connectionId: socket.record.id, sentAt: Date.now(), status: "pending",
+    };
+    this.deliveries.push(delivery);
+    return new Promise<SocketAck>((resolve, reject) => {
+      const pending: PendingAck = {
+        delivery, resolve, reject,
+        timer: setTimeout(() => this.settleDelivery(pending, "timed_out", new SocketAckTimeoutError(delivery, timeoutMs, this.describeActivity())), timeoutMs),
+      };
+      this.pendingAcks.set(envelopeId, pending);
+      socket.ws.send(JSON.stringify(frame), (error) => {
+        if (error && this.pendingAcks.has(envelopeId)) this.settleDelivery(pending, "connection_closed", error);
+      });
+      this.notify();
+    });
+  }
+
+  /**
+   * Closes with a close handshake (1001 "going away"), as Slack does, and only then drops the
+   * TCP connection. Dropping it mid-handshake (say, right after the app's own close frame) leaves
+   * @slack/socket-mode waiting 30 s for a close frame that never comes, which keeps a test
+   * process alive.
+   */
+  private static closeSocket(ws: WebSocket): Promise<void> {
+    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => ws.terminate(), 1000);
+      ws.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.close(1001, "simulator closing");
+    });
+  }
+
   // ------------------------------------------------------------------ close
 
   async close(): Promise<void> {
     for (const waiter of [...this.waiters]) waiter.cancel(new Error("Slack simulator closed while waiting"));
+    for (const pending of [...this.pendingAcks.values()]) this.settleDelivery(pending, "connection_closed", new Error("Slack simulator closed while waiting for an ack"));
+    // Upgraded sockets are not the HTTP server's any more: end them here, or close() would wait for them.
+    await Promise.all([...this.sockets.values()].map(({ ws }) => SlackSimulatorImpl.closeSocket(ws)));
+    this.wss.close();
     await new Promise<void>((resolve, reject) => {
       this.server.close((error) => (error ? reject(error) : resolve()));
       // fetch (undici) keeps connections alive; drop them so close() resolves promptly.

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,8 +52,14 @@ export interface TestBot {
 
 let counter = 0;
 
-/** Starts the Slack simulator and the real bot (Bolt, HTTP mode, signature checks on) against `database`. */
-export async function startTestBot(database: Database, options: { clock?: TestClock; env?: Record<string, string>; sim?: SlackSimulator; log?: Logger } = {}): Promise<TestBot> {
+/**
+ * Starts the Slack simulator and the real bot (Bolt, HTTP mode, signature checks on) against `database`.
+ * `socketMode: true` starts it in Socket Mode instead: SLACK_APP_TOKEN set, no signing secret, and
+ * PORT a free port chosen here (Bolt's SocketModeReceiver does not report the port it listens on,
+ * so PORT=0 would leave /healthz unreachable). In Socket Mode `command()` and `click()` (HTTP posts)
+ * do not apply: send envelopes with `sim.sendEnvelope()`.
+ */
+export async function startTestBot(database: Database, options: { clock?: TestClock; env?: Record<string, string>; sim?: SlackSimulator; log?: Logger; socketMode?: boolean } = {}): Promise<TestBot> {
   const ownsSim = !options.sim;
   const sim = options.sim ?? await startSlackSimulator({
     users: [
@@ -74,9 +81,9 @@ export async function startTestBot(database: Database, options: { clock?: TestCl
   const bot = await startBot({
     env: {
       SLACK_BOT_TOKEN: sim.botToken,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      ...(options.socketMode ? { SLACK_APP_TOKEN: sim.appToken } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
       SLACK_API_URL: sim.apiUrl,
-      PORT: "0",
+      PORT: options.socketMode ? String(await freePort()) : "0",
       ACCESS_POLICY_FILE: policyFile,
       LOG_LEVEL: "silent",
       // Far in the future: tests call bot.sweep() themselves with a chosen time.
@@ -137,6 +144,15 @@ export async function startTestBot(database: Database, options: { clock?: TestCl
       if (ownsSim) await sim.close();
     },
   };
+}
+
+/** A port that was free a moment ago (the OS's pick for port 0). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** The text of an ephemeral reply the bot sent through a response_url. */
