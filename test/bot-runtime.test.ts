@@ -8,6 +8,18 @@ import type { Database } from "../src/db/open-database.js";
 import { replyText, requestIdIn, SIGNING_SECRET, startTestBot, USERS } from "./support/start-test-bot.js";
 import { openTestPglite } from "./support/test-databases.js";
 
+/** A stream that collects what the logger writes, one JSON line per entry. */
+function captureLines(): { lines: string[]; sink: Writable } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return { lines, sink };
+}
+
 describe("the running bot", () => {
   let db: Database;
   before(async () => {
@@ -18,13 +30,7 @@ describe("the running bot", () => {
   });
 
   test("logs are JSON with a child logger per Slack request, and never contain a token or the signing secret", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split("\n").filter(Boolean));
-        done();
-      },
-    });
+    const { lines, sink } = captureLines();
     const t = await startTestBot(db, { log: createLogger("debug", sink) });
     try {
       const { reply } = await t.command(USERS.eng, "staging-admin 1h log check");
@@ -44,13 +50,7 @@ describe("the running bot", () => {
   });
 
   test("LOG_LEVEL is the one switch: Bolt's start-up defaults do not override it", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split("\n").filter(Boolean));
-        done();
-      },
-    });
+    const { lines, sink } = captureLines();
     const t = await startTestBot(db, { log: createLogger("warn", sink) });
     try {
       await t.command(USERS.eng, "staging-admin 1h quiet please");

@@ -202,12 +202,7 @@ async function openPgAdapter(config, schema, onDispose) {
   }
   const inner = await new PrismaPg(pool, { schema, disposeExternalPool: true }).connect();
   return {
-    provider: inner.provider,
-    adapterName: inner.adapterName,
-    queryRaw: (query) => inner.queryRaw(query),
-    executeRaw: (query) => inner.executeRaw(query),
-    startTransaction: (isolationLevel) => inner.startTransaction(isolationLevel),
-    getConnectionInfo: () => inner.getConnectionInfo(),
+    ...delegateTo(inner),
     // Defect 3: one simple-protocol query (no parameters) is one implicit transaction, exactly
     // like the native engine's raw_cmd.
     async executeScript(script) {
@@ -221,6 +216,18 @@ async function openPgAdapter(config, schema, onDispose) {
       await inner.dispose();
       await onDispose?.();
     },
+  };
+}
+
+/** The adapter methods both wrappers pass through unchanged; each overrides executeScript and dispose. */
+function delegateTo(inner) {
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    queryRaw: (query) => inner.queryRaw(query),
+    executeRaw: (query) => inner.executeRaw(query),
+    startTransaction: (isolationLevel) => inner.startTransaction(isolationLevel),
+    getConnectionInfo: () => inner.getConnectionInfo(),
   };
 }
 
@@ -364,12 +371,7 @@ async function wrapPglite(db) {
   const { PrismaPGlite } = await loadPglite();
   const inner = await new PrismaPGlite(db).connect();
   return {
-    provider: inner.provider,
-    adapterName: inner.adapterName,
-    queryRaw: (query) => inner.queryRaw(query),
-    executeRaw: (query) => inner.executeRaw(query),
-    startTransaction: (isolationLevel) => inner.startTransaction(isolationLevel),
-    getConnectionInfo: () => inner.getConnectionInfo(),
+    ...delegateTo(inner),
     // Defect 4: the adapter does not await exec(), so errors vanished. Awaited here, and
     // mapped like the adapter's own errors.
     async executeScript(script) {
