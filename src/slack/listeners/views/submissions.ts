@@ -9,6 +9,8 @@ import { replyWithError } from "../../reply-with-error.js";
 import type { SlackServices } from "../../slack-services.js";
 import { BlockIds, CallbackIds, InputActionIds } from "../../slack-ids.js";
 
+const PRECHECK_BUDGET_MS = 2000;
+
 const FIELD_OF_CODE: Record<string, string> = {
   UNKNOWN_RESOURCE: BlockIds.resource,
   INVALID_DURATION: BlockIds.duration,
@@ -66,14 +68,18 @@ export function registerSubmissions(app: App, services: SlackServices): void {
     }
     const requestId = deny.data.private_metadata;
     const voter = identityFromPayload(payload.data);
-    try {
-      await checkVoter(services.deps, requestId, voter.id);
-    } catch (error) {
-      if (isAppError(error)) {
-        await ack({ response_action: "errors", errors: { [BlockIds.denyReason]: error.userMessage } });
-        return;
-      }
-      throw error;
+    // Slack needs the ack within 3 s. The check (a Slack lookup and a read) normally takes
+    // milliseconds; if it is slow, ack anyway: voteOnRequest checks again and the outcome is DMed.
+    const problem = await Promise.race([
+      checkVoter(services.deps, requestId, voter.id).then(
+        () => null,
+        (error: unknown) => error,
+      ),
+      new Promise<"slow">((resolve) => setTimeout(resolve, PRECHECK_BUDGET_MS, "slow").unref()),
+    ]);
+    if (isAppError(problem)) {
+      await ack({ response_action: "errors", errors: { [BlockIds.denyReason]: problem.userMessage } });
+      return;
     }
     await ack();
     const dm = (text: string) => sendDm(client, voter.id, text);
