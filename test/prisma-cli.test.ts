@@ -48,6 +48,19 @@ function assertRun(run: CliRun, code: number, pattern: RegExp): void {
 
 const quietLogger: DatabaseLogger = { info() {}, warn() {}, error() {} };
 
+/** After `prisma migrate deploy`, the bot's own migrator must see a complete history and apply nothing. */
+async function assertRuntimeMigratorFindsNothing(target: DatabaseTarget, migrations: MigrationFile[]): Promise<void> {
+  const { logger, applied } = recordingLogger();
+  const db = await openDatabase({ target, migrate: true, logger });
+  try {
+    assert.deepEqual(applied, []);
+    assert.deepEqual(await db.migrationsPending(), []);
+    assertCompleteHistory(await readHistory(db), migrations);
+  } finally {
+    await db.close();
+  }
+}
+
 function recordingLogger(): { logger: DatabaseLogger; applied: string[] } {
   const applied: string[] = [];
   return {
@@ -210,15 +223,7 @@ describe("prisma CLI on the wasm schema engine", { concurrency: 2 }, () => {
       assertRun(run, 0, /All migrations have been successfully applied/);
       assert.ok(!fs.existsSync(`${cliDir}.lock`), "the engine released its lock");
 
-      const { logger, applied } = recordingLogger();
-      const db = await openDatabase({ target: pgliteTarget(cliDir), migrate: true, logger });
-      try {
-        assert.deepEqual(applied, []);
-        assert.deepEqual(await db.migrationsPending(), []);
-        assertCompleteHistory(await readHistory(db), migrations);
-      } finally {
-        await db.close();
-      }
+      await assertRuntimeMigratorFindsNothing(pgliteTarget(cliDir), migrations);
     });
 
     test("after the runtime migrator, migrate status is up to date and migrate deploy is a no-op", async () => {
@@ -307,15 +312,7 @@ describe("prisma CLI on the wasm schema engine", { concurrency: 2 }, () => {
     test("migrate deploy migrates a fresh schema, and the runtime migrator then finds nothing to do", async () => {
       const target = pgTarget();
       assertRun(await runPrisma(["migrate", "deploy"], { databaseUrl: target.url }), 0, /All migrations have been successfully applied/);
-      const { logger, applied } = recordingLogger();
-      const db = await openDatabase({ target, migrate: true, logger });
-      try {
-        assert.deepEqual(applied, []);
-        assert.deepEqual(await db.migrationsPending(), []);
-        assertCompleteHistory(await readHistory(db), migrations);
-      } finally {
-        await db.close();
-      }
+      await assertRuntimeMigratorFindsNothing(target, migrations);
     });
 
     test("after the runtime migrator (two instances at once): status up to date, deploy a no-op, migrate dev finds nothing", async () => {
