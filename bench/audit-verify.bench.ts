@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { runAuditCli } from "../src/audit/cli/run-audit-cli.js";
 import { createPgLedgerQuery, createPrismaLedgerQuery } from "../src/audit/ledger-query.js";
-import type { LedgerRecord } from "../src/audit/ledger-record.js";
+import type { LedgerRecord } from "../src/ledger/ledger-record.js";
 import { readLedgerRows } from "../src/audit/read-ledger-rows.js";
 import { verifyLedger } from "../src/audit/verify-ledger.js";
 import { connectionStringWithSearchPath, openDatabase } from "../src/db/open-database.js";

@@ -1,10 +1,10 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
-import { AuditRelay } from "./audit/audit-relay.js";
-import type { AuditSink } from "./audit/audit-sink.js";
-import { publishCheckpoint } from "./audit/publish-checkpoint.js";
-import { SlackAuditSink } from "./audit/slack-audit-sink.js";
-import { WebhookAuditSink } from "./audit/webhook-audit-sink.js";
+import { AuditRelay } from "./audit-stream/audit-relay.js";
+import type { AuditSink } from "./audit-stream/audit-sink.js";
+import { publishCheckpoint } from "./audit-stream/publish-checkpoint.js";
+import { SlackAuditSink } from "./audit-stream/slack-audit-sink.js";
+import { WebhookAuditSink } from "./audit-stream/webhook-audit-sink.js";
 import { readEnvConfig, type AppConfig } from "./config/read-env-config.js";
 import { openDatabase, type Database } from "./db/open-database.js";
 import { PrismaAccessStore } from "./db/prisma-access-store.js";

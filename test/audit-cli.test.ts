@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { runAuditCli, type AuditCliOptions } from "../src/audit/cli/run-audit-cli.js";
 import { escapeCsvCell } from "../src/audit/escape-csv-cell.js";
-import type { VerifiableEntry } from "../src/audit/ledger-record.js";
+import type { VerifiableEntry } from "../src/ledger/ledger-record.js";
 import { verifyLedger } from "../src/audit/verify-ledger.js";
 import { openDatabase, type Database } from "../src/db/open-database.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";

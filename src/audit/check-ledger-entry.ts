@@ -1,6 +1,6 @@
 import { hash as oneShotHash } from "node:crypto";
 import { ledgerFailure, type LedgerFailure } from "./ledger-failure.js";
-import type { VerifiableEntry } from "./ledger-record.js";
+import type { VerifiableEntry } from "../ledger/ledger-record.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 

@@ -1,6 +1,6 @@
 import { describeLedgerEvent } from "./describe-ledger-event.js";
 import { escapeCsvCell } from "./escape-csv-cell.js";
-import type { LedgerRecord } from "./ledger-record.js";
+import type { LedgerRecord } from "../ledger/ledger-record.js";
 
 export const CSV_COLUMNS = [
   "seq",

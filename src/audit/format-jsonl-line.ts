@@ -1,4 +1,4 @@
-import type { LedgerRecord } from "./ledger-record.js";
+import type { LedgerRecord } from "../ledger/ledger-record.js";
 
 /**
  * One line of a JSONL export (docs/ledger-format.md, "JSONL export"): every column, `seq` as

@@ -2,7 +2,7 @@ import { GENESIS_HASH } from "../ledger/ledger-hash.js";
 import { checkLedgerEntry } from "./check-ledger-entry.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import { ledgerFailure, type LedgerFailure } from "./ledger-failure.js";
-import type { VerifiableEntry } from "./ledger-record.js";
+import type { VerifiableEntry } from "../ledger/ledger-record.js";
 
 /** The (seq, hash) just before the first entry: (0, 64 zeros) for a chain from genesis. */
 export interface ChainAnchor {

@@ -1,4 +1,4 @@
-import type { VerifiableEntry } from "./ledger-record.js";
+import type { VerifiableEntry } from "../ledger/ledger-record.js";
 
 /** A line of an export file that is not a ledger entry at all; carries the line number. */
 export class ExportLineError extends Error {

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import type { VerifiableEntry } from "./ledger-record.js";
+import type { VerifiableEntry } from "../ledger/ledger-record.js";
 import { parseJsonlLine } from "./parse-jsonl-line.js";
 
 /**

@@ -22,7 +22,7 @@
 // ORDER BY names the table column: the select-list alias `seq` is text, and ordering by it
 // would sort "10" before "9".
 import type { LedgerQuery } from "./ledger-query.js";
-import type { LedgerRecord } from "./ledger-record.js";
+import type { LedgerRecord } from "../ledger/ledger-record.js";
 
 export interface LedgerRowFilter {
   /** ts >= since */

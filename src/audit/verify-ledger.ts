@@ -1,7 +1,7 @@
 import { LedgerChainVerifier, type ChainAnchor, type ChainVerified } from "./ledger-chain-verifier.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import type { LedgerFailure } from "./ledger-failure.js";
-import type { VerifiableEntry } from "./ledger-record.js";
+import type { VerifiableEntry } from "../ledger/ledger-record.js";
 
 export type VerifyResult = ChainVerified | LedgerFailure;
 

@@ -1,4 +1,4 @@
-import type { Policy, ResourcePolicy } from "../policy/policy-schema.js";
+import type { Policy, ResourcePolicy } from "./policy-model.js";
 import { formatDuration, parseDuration } from "./parse-duration.js";
 import type { AccessRequestRecord, RequestSnapshot } from "./access-records.js";
 import { AppError } from "./app-error.js";

@@ -1,4 +1,4 @@
-import type { ApprovalRule } from "../policy/policy-schema.js";
+import type { ApprovalRule } from "./policy-model.js";
 
 /** One approver's vote with the rule groups they belonged to when it was evaluated. */
 export interface ApproverCandidate {

@@ -1,5 +1,5 @@
 import type { LedgerActor, LedgerEventInput } from "../ledger/ledger-hash.js";
-import type { GroupSource, LoadedPolicy } from "../policy/policy-schema.js";
+import type { GroupSource, LoadedPolicy } from "./policy-model.js";
 import type {
   AccessRequestRecord,
   GrantRecord,

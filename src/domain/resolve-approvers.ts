@@ -1,4 +1,4 @@
-import type { Policy, ResourcePolicy } from "../policy/policy-schema.js";
+import type { Policy, ResourcePolicy } from "./policy-model.js";
 import { AppError } from "./app-error.js";
 import { evaluateApproval, type ApproverCandidate } from "./evaluate-approval.js";
 import type { Directory } from "./ports.js";

@@ -1,4 +1,4 @@
-import type { ResourcePolicy } from "../policy/policy-schema.js";
+import type { ResourcePolicy } from "./policy-model.js";
 import type { AccessRequestRecord, GrantRecord, RequestSnapshot, VoteRecord } from "./access-records.js";
 import { AppError } from "./app-error.js";
 import { describeActor, type SlackIdentity } from "./describe-actor.js";

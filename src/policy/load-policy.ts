@@ -161,6 +161,9 @@ function buildPolicy(file: PolicyFile): Policy {
       requestTtlSeconds: file.settings.request_ttl,
       digestSchedule: file.settings.digest_schedule,
       checkpointSchedule: file.settings.checkpoint_schedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
+      adminGroup: null,
+      expiryWarningSeconds: 600,
+      approvalReminderSeconds: 3600,
     },
     groups,
     resources,
@@ -178,5 +181,9 @@ function buildResource(id: string, resource: ResourceFile): ResourcePolicy {
     requireReason: resource.require_reason ?? DEFAULT_REQUIRE_REASON,
     rules: resource.approval.rules.map((rule) => ({ group: rule.group, count: rule.count })),
     allowSelfApproval: resource.approval.allow_self_approval ?? DEFAULT_ALLOW_SELF_APPROVAL,
+    provisioner: null,
+    requestTtlSeconds: null,
+    extension: { requiresApproval: true, maxExtensions: 0 },
+    breakGlass: null,
   };
 }

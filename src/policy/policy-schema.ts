@@ -11,52 +11,10 @@ import cron from "node-cron";
 import { z } from "zod";
 import { DurationError, parseDuration } from "../domain/parse-duration.js";
 
-// ---- In-memory policy -------------------------------------------------------------------
+// ---- In-memory policy: the domain's model (src/domain/policy-model.ts) ----------------
 
-export type GroupSource = { kind: "static"; members: string[] } | { kind: "usergroup"; usergroupId: string };
-
-export interface ApprovalRule {
-  group: string;
-  count: number;
-}
-
-export interface ResourcePolicy {
-  id: string;
-  title: string;
-  /** Groups allowed to request; null means everyone in the workspace. */
-  requesters: string[] | null;
-  defaultDurationSeconds: number;
-  maxDurationSeconds: number;
-  requireReason: boolean;
-  /** All rules must be satisfied, each by distinct people. */
-  rules: ApprovalRule[];
-  allowSelfApproval: boolean;
-}
-
-export interface PolicySettings {
-  approvalChannel: string;
-  auditChannel: string;
-  timezone: string;
-  requestTtlSeconds: number;
-  digestSchedule: string;
-  checkpointSchedule: string;
-}
-
-export interface Policy {
-  version: 1;
-  settings: PolicySettings;
-  groups: Record<string, GroupSource>;
-  resources: Record<string, ResourcePolicy>;
-}
-
-export interface LoadedPolicy {
-  policy: Policy;
-  /** The decoded file text. */
-  text: string;
-  /** Lowercase hex sha256 of the exact file bytes, so the ledger can name the policy in force. */
-  sha256: string;
-  fileName: string;
-}
+import type { GroupSource, LoadedPolicy, Policy, PolicySettings, ResourcePolicy, ApprovalRule } from "../domain/policy-model.js";
+export type { GroupSource, LoadedPolicy, Policy, PolicySettings, ResourcePolicy, ApprovalRule };
 
 // ---- Defaults ----------------------------------------------------------------------------
 

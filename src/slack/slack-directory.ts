@@ -1,6 +1,6 @@
 import type { WebClient } from "@slack/web-api";
 import type { Directory, UserProfile } from "../domain/ports.js";
-import type { GroupSource } from "../policy/policy-schema.js";
+import type { GroupSource } from "../domain/policy-model.js";
 
 interface Cached<T> {
   value: Promise<T>;

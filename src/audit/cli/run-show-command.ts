@@ -1,7 +1,7 @@
 import { sha256OfCanonical } from "../../ledger/ledger-hash.js";
 import { checkLedgerEntry } from "../check-ledger-entry.js";
 import { describeLedgerEvent } from "../describe-ledger-event.js";
-import type { LedgerRecord } from "../ledger-record.js";
+import type { LedgerRecord } from "../../ledger/ledger-record.js";
 import { renderSeenBlocks } from "../render-seen-blocks.js";
 import { sanitizeTerminalText } from "../sanitize-terminal-text.js";
 import type { AuditCliContext } from "./audit-cli-context.js";

@@ -1,6 +1,6 @@
 import type { View } from "@slack/types";
 import { formatDuration } from "../../domain/parse-duration.js";
-import type { ResourcePolicy } from "../../policy/policy-schema.js";
+import type { ResourcePolicy } from "../../domain/policy-model.js";
 import { truncate } from "../escape-mrkdwn.js";
 import { BlockIds, CallbackIds, InputActionIds } from "../slack-ids.js";
 

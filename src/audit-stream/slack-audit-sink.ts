@@ -3,7 +3,7 @@ import { ErrorCode } from "@slack/web-api";
 import type { AuditSink } from "./audit-sink.js";
 import { RetryLaterError } from "./audit-sink.js";
 import { formatAuditLine } from "./format-audit-line.js";
-import type { LedgerRow } from "./ledger-row.js";
+import type { LedgerRow } from "../ledger/ledger-row.js";
 
 /**
  * Mirrors ledger events to the audit channel. A backlog is sent as several lines per

@@ -1,4 +1,4 @@
-import type { LedgerRow } from "./ledger-row.js";
+import type { LedgerRow } from "../ledger/ledger-row.js";
 
 /** Thrown by a sink that was told to wait (HTTP 429 / Retry-After). */
 export class RetryLaterError extends Error {

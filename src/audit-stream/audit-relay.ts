@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { RetryLaterError, type AuditSink } from "./audit-sink.js";
-import type { LedgerRow } from "./ledger-row.js";
+import type { LedgerRow } from "../ledger/ledger-row.js";
 
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { AuditSink } from "./audit-sink.js";
 import { RetryLaterError } from "./audit-sink.js";
-import type { LedgerRow } from "./ledger-row.js";
+import type { LedgerRow } from "../ledger/ledger-row.js";
 
 export const SIGNATURE_HEADER = "x-accessbot-signature";
 export const TIMESTAMP_HEADER = "x-accessbot-timestamp";

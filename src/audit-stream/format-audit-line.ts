@@ -2,7 +2,7 @@ import { formatDuration } from "../domain/parse-duration.js";
 import type { LedgerEntryBody } from "../ledger/ledger-hash.js";
 import { escapeMrkdwn, truncate } from "../slack/escape-mrkdwn.js";
 import { formatSlackDate } from "../slack/blocks/format-slack-date.js";
-import type { LedgerRow } from "./ledger-row.js";
+import type { LedgerRow } from "../ledger/ledger-row.js";
 
 const VERBS: Record<string, string> = {
   "request.created": "requested",
