@@ -73,10 +73,55 @@ export interface Directory {
   lookupUser(userId: string): Promise<UserProfile | null>;
 }
 
-/** Grants and removes access on the target system; a later issue adds real ones. */
+/** Who a grant is for, as the target system needs to know them. */
+export interface GranteeProfile {
+  id: string;
+  email: string | null;
+  name: string | null;
+}
+
+/** Everything a provisioner is told about one grant or revoke. */
+export interface ProvisionContext {
+  grant: GrantRecord;
+  request: AccessRequestRecord;
+  user: GranteeProfile;
+  /** 1 for the first try of this grant's grant (or revoke), 2 for the first retry, … */
+  attempt: number;
+  /**
+   * What this provisioner returned as `state` the last time it provisioned this person on this
+   * resource (null if never, or after the last revoke). Lets a provisioner remember, for
+   * example, that the person was already in a user group before the bot added them.
+   */
+  state: unknown;
+  /** Aborted when the call has run past the provisioner's timeout. */
+  signal: AbortSignal;
+}
+
+export interface ProvisionResult {
+  /** Stored for the next call for this person and resource; undefined keeps the old state, null clears it. */
+  state?: unknown;
+  /** Recorded in the ledger entry of the attempt (no secrets). */
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Grants and removes access on one kind of target system. Both calls must be idempotent:
+ * calling either twice is safe, and revoking access that is already gone succeeds. The
+ * caller serialises calls per (person, resource) and decides whether another active grant
+ * still covers the access, so a provisioner never has to.
+ */
 export interface Provisioner {
-  grant(grant: GrantRecord, request: AccessRequestRecord): Promise<void>;
-  revoke(grant: GrantRecord, reason: "expired" | "revoked"): Promise<void>;
+  grant(context: ProvisionContext): Promise<ProvisionResult>;
+  revoke(context: ProvisionContext): Promise<ProvisionResult>;
+  /** The grant's `expiresAt` moved later; for targets that enforce the window themselves. */
+  extend?(context: ProvisionContext & { previousExpiresAt: Date }): Promise<ProvisionResult>;
+  /** A sentence saying why this person can never be provisioned here (so the request is refused), or null. */
+  refusal?(userId: string): string | null;
+}
+
+/** Finds the provisioner of a resource; null when the resource is approval-only. */
+export interface ProvisionerLookup {
+  forResource(resourceId: string): Provisioner | null;
 }
 
 /** Tells people about changes; runs after the transaction has committed. */
