@@ -6,9 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import { checkPolicyCommand } from "../src/policy/check-policy-command.js";
-import { PolicyError, loadPolicyFile, parsePolicy, type PolicyIssue } from "../src/policy/load-policy.js";
+import {
+  PolicyError,
+  loadPolicyFile,
+  parsePolicy,
+  type PolicyIssue,
+  type ProvisionerTypes,
+} from "../src/policy/load-policy.js";
 import { evaluateApproval } from "../src/domain/evaluate-approval.js";
+import { BUILTIN_PROVISIONER_TYPES } from "../src/provisioning/builtin-provisioners.js";
+import { DEFAULT_PROVISION_MAX_ATTEMPTS, envVarName, type ProvisionerType } from "../src/provisioning/provisioner-type.js";
 
 const FILE = "access-policy.yml";
 const EXAMPLE = fileURLToPath(new URL("../access-policy.example.yml", import.meta.url));
@@ -52,6 +61,59 @@ function edit(from: string, to: string, text = BASE): string {
   return text.replace(from, to);
 }
 
+/**
+ * Small provisioner types of the tests' own, so these tests pin down how the loader treats
+ * any registry rather than the built-in types' options (those have their own tests).
+ */
+const hookType: ProvisionerType<{ url: string; secretEnv: string }> = {
+  type: "hook",
+  optionsShape: {
+    url: z.string().regex(/^https:\/\//, { error: "url must start with https://" }),
+    secret_env: envVarName,
+  },
+  toOptions: (file) => ({ url: String(file.url), secretEnv: String(file.secret_env) }),
+  defaultTimeoutSeconds: 10,
+  create: () => assert.fail("policy loading must not build provisioners"),
+};
+const argv = z.array(z.string()).min(1, { error: "give the program and its arguments" });
+const scriptType: ProvisionerType<{ grant: string[]; revoke: string[]; extend: string[] | null }> = {
+  type: "script",
+  optionsShape: { grant: argv, revoke: argv, extend: argv.optional() },
+  toOptions: (file) => ({ grant: file.grant as string[], revoke: file.revoke as string[], extend: (file.extend as string[] | undefined) ?? null }),
+  defaultTimeoutSeconds: 60,
+  create: () => assert.fail("policy loading must not build provisioners"),
+};
+const TYPES: ProvisionerTypes = [hookType, scriptType];
+
+/** BASE with every optional key of settings and resources set, for TYPES. */
+const FULL = edit(
+  '  digest_schedule: "0 9 * * MON"\n',
+  `  digest_schedule: "0 9 * * MON"
+  admin_group: security
+  expiry_warning: 15m
+  approval_reminder: 2h
+`,
+  edit(
+    "      allow_self_approval: false\n",
+    `      allow_self_approval: false
+    request_ttl: 2h
+    extension:
+      requires_approval: false
+      max_extensions: 3
+    break_glass:
+      allowed: true
+      review_group: security
+      review_within: 12h
+    provisioner:
+      type: hook
+      url: https://grants.internal/db
+      secret_env: GRANT_SECRET
+      timeout: 30s
+      max_attempts: 3
+`,
+  ),
+);
+
 /** 1-based line of the first line containing `needle`. */
 function lineOf(text: string, needle: string): number {
   const index = text.split("\n").findIndex((line) => line.includes(needle));
@@ -59,9 +121,9 @@ function lineOf(text: string, needle: string): number {
   return index + 1;
 }
 
-function policyError(text: string): PolicyError {
+function policyError(text: string, types?: ProvisionerTypes): PolicyError {
   try {
-    parsePolicy(text, FILE);
+    parsePolicy(text, FILE, types);
   } catch (error) {
     assert.ok(error instanceof PolicyError, `expected PolicyError, got ${String(error)}`);
     return error;
@@ -78,8 +140,8 @@ interface Expected {
 }
 
 /** Asserts an issue with this path and message exists, on the right line, and is in the error message. */
-function expectIssue(text: string, expected: Expected): PolicyIssue {
-  const error = policyError(text);
+function expectIssue(text: string, expected: Expected, types?: ProvisionerTypes): PolicyIssue {
+  const error = policyError(text, types);
   const issue = error.issues.find((candidate) => candidate.path === expected.path && expected.message.test(candidate.message));
   assert.ok(issue, `no issue at ${expected.path} matching ${expected.message}; got:\n${error.message}`);
   assert.equal(issue.line, lineOf(text, expected.line), `line of ${expected.path}; got:\n${error.message}`);
@@ -96,9 +158,45 @@ function expectIssue(text: string, expected: Expected): PolicyIssue {
 describe("the example policy", () => {
   it("is valid and has the documented shape", async () => {
     const loaded = await loadPolicyFile(EXAMPLE);
-    assert.deepEqual(Object.keys(loaded.policy.resources), ["prod-db", "staging-admin"]);
+    assert.deepEqual(Object.keys(loaded.policy.resources), [
+      "prod-db",
+      "prod-incident-channels",
+      "aws-prod",
+      "staging-admin",
+      "billing-console",
+    ]);
     assert.deepEqual(Object.keys(loaded.policy.groups), ["sre-leads", "security", "engineering"]);
     assert.equal(loaded.fileName, EXAMPLE);
+  });
+
+  it("shows every built-in provisioner type, an approval-only resource and the new options", async () => {
+    // The environment variables the provisioners name are not needed to load the policy.
+    for (const name of ["TARGET_PG_URL", "GRANT_WEBHOOK_SECRET"]) assert.equal(process.env[name], undefined, name);
+    const { policy } = await loadPolicyFile(EXAMPLE);
+    const { resources } = policy;
+    const shown = Object.values(resources).map((resource) => resource.provisioner?.type ?? null);
+    assert.deepEqual(shown, ["postgres-role", "slack-usergroup", "webhook", "command", null]);
+    assert.deepEqual(shown.slice(0, -1), BUILTIN_PROVISIONER_TYPES.map((type) => type.type), "one resource per built-in type");
+    assert.deepEqual(resources["prod-db"]?.provisioner, {
+      type: "postgres-role",
+      options: { connectionEnv: "TARGET_PG_URL", role: "prod_rw", logins: { U0ALICE: "alice" }, timeoutSeconds: 10 },
+      timeoutSeconds: 10,
+      maxAttempts: DEFAULT_PROVISION_MAX_ATTEMPTS,
+    });
+    assert.deepEqual(resources["prod-incident-channels"]?.provisioner?.options, { usergroup: "S0PRODACCESS" });
+    assert.deepEqual(resources["aws-prod"]?.provisioner?.options, { url: "https://grants.internal/aws", secretEnv: "GRANT_WEBHOOK_SECRET" });
+    assert.deepEqual(resources["staging-admin"]?.provisioner, {
+      type: "command",
+      options: { grant: ["/opt/grant", "k8s"], revoke: ["/opt/revoke", "k8s"], extend: null },
+      timeoutSeconds: 30,
+      maxAttempts: DEFAULT_PROVISION_MAX_ATTEMPTS,
+    });
+    assert.equal(resources["prod-db"]?.requestTtlSeconds, 4 * 3600);
+    assert.deepEqual(resources["prod-db"]?.breakGlass, { reviewGroup: "security", reviewWithinSeconds: 24 * 3600 });
+    assert.deepEqual(resources["staging-admin"]?.extension, { requiresApproval: false, maxExtensions: 2 });
+    assert.equal(policy.settings.adminGroup, "sre-leads");
+    const text = readFileSync(EXAMPLE, "utf8");
+    assert.match(text, /without `provisioner` is approval-only: the grant is recorded, announced and expired, and\n# nothing is provisioned/);
   });
 
   it("has a sha256 equal to sha256sum of the file bytes", async () => {
@@ -112,7 +210,10 @@ describe("the example policy", () => {
     const lines = readFileSync(EXAMPLE, "utf8").split("\n");
     const keys = ["version", "approval_channel", "audit_channel", "timezone", "request_ttl", "digest_schedule",
       "checkpoint_schedule", "groups", "resources", "title", "requesters", "default_duration", "max_duration",
-      "require_reason", "approval", "rules", "allow_self_approval"];
+      "require_reason", "approval", "rules", "allow_self_approval", "admin_group", "expiry_warning", "approval_reminder",
+      "break_glass", "allowed", "review_group", "review_within", "extension", "requires_approval", "max_extensions",
+      "provisioner", "type", "timeout", "max_attempts", "connection_env", "role", "logins", "url", "secret_env", "grant",
+      "revoke", "# extend"];
     for (const key of keys) {
       const index = lines.findIndex((line) => line.trimStart().startsWith(`${key}:`));
       assert.notEqual(index, -1, `${key} missing from the example`);
@@ -131,6 +232,9 @@ describe("parsePolicy: a valid policy", () => {
       requestTtlSeconds: 86400,
       digestSchedule: "0 9 * * MON",
       checkpointSchedule: "0 0 * * *",
+      adminGroup: null,
+      expiryWarningSeconds: 600,
+      approvalReminderSeconds: 3600,
     });
     assert.deepEqual(policy.groups["sre-leads"], { kind: "static", members: ["U0SRE1", "U0SRE2", "U0SRE3"] });
     assert.deepEqual(policy.groups.security, { kind: "usergroup", usergroupId: "S0SECURITY" });
@@ -146,6 +250,10 @@ describe("parsePolicy: a valid policy", () => {
         { group: "security", count: 1 },
       ],
       allowSelfApproval: false,
+      provisioner: null,
+      requestTtlSeconds: null,
+      extension: { requiresApproval: true, maxExtensions: 0 },
+      breakGlass: null,
     });
   });
 
@@ -160,6 +268,10 @@ describe("parsePolicy: a valid policy", () => {
       requireReason: true,
       rules: [{ group: "sre-leads", count: 1 }],
       allowSelfApproval: false,
+      provisioner: null,
+      requestTtlSeconds: null,
+      extension: { requiresApproval: true, maxExtensions: 0 },
+      breakGlass: null,
     });
     const shortMax = parsePolicy(edit("    max_duration: 8h\n", "    max_duration: 30m\n"), FILE).policy;
     assert.equal(shortMax.resources["staging-admin"]?.defaultDurationSeconds, 30 * 60, "default is min(1h, max)");
@@ -621,6 +733,413 @@ describe("parsePolicy: reporting", () => {
   });
 });
 
+describe("parsePolicy: settings for admins, warnings and reminders", () => {
+  it("takes admin_group, expiry_warning and approval_reminder", () => {
+    const { settings } = parsePolicy(FULL, FILE, TYPES).policy;
+    assert.equal(settings.adminGroup, "security");
+    assert.equal(settings.expiryWarningSeconds, 15 * 60);
+    assert.equal(settings.approvalReminderSeconds, 2 * 3600);
+  });
+
+  it("defaults to no admin group, a warning 10m before expiry and a reminder after 1h", () => {
+    const { settings } = parsePolicy(BASE, FILE).policy;
+    assert.equal(settings.adminGroup, null);
+    assert.equal(settings.expiryWarningSeconds, 600);
+    assert.equal(settings.approvalReminderSeconds, 3600);
+  });
+
+  it("turns the warning and the reminder off with `off`", () => {
+    const text = edit("  expiry_warning: 15m", "  expiry_warning: off", edit("  approval_reminder: 2h", "  approval_reminder: off", FULL));
+    const { settings } = parsePolicy(text, FILE, TYPES).policy;
+    assert.equal(settings.expiryWarningSeconds, null);
+    assert.equal(settings.approvalReminderSeconds, null);
+    assert.doesNotThrow(() => parsePolicy(edit("  expiry_warning: 15m", '  expiry_warning: "off"', FULL), FILE, TYPES));
+  });
+
+  it("reports a bad warning or reminder duration and says how to turn it off", () => {
+    const cases: Array<[string, string, string, RegExp]> = [
+      ["  expiry_warning: 15m", "  expiry_warning: 10", "settings.expiry_warning", /no unit.*Write off to send no expiry warning\.$/],
+      ["  expiry_warning: 15m", "  expiry_warning: 30s", "settings.expiry_warning", /seconds are not accepted.*Write off/],
+      ["  expiry_warning: 15m", "  expiry_warning: never", "settings.expiry_warning", /“never” is not a valid duration.*Write off to send no expiry warning/],
+      ["  approval_reminder: 2h", "  approval_reminder: Off", "settings.approval_reminder", /“Off” is not a valid duration.*Write off to send no reminders/],
+      ["  approval_reminder: 2h", "  approval_reminder: false", "settings.approval_reminder", /^expected a duration like 10m or 1h, or off to send no reminders, got false$/],
+      ["  approval_reminder: 2h", "  approval_reminder: 0m", "settings.approval_reminder", /“0m” is not a valid duration/],
+    ];
+    for (const [from, to, path, message] of cases) {
+      const column = to.indexOf(":") + 3;
+      expectIssue(edit(from, to, FULL), { path, message, line: to.trim(), column }, TYPES);
+    }
+  });
+
+  it("reports an admin_group that is not a group, and a misspelt key", () => {
+    expectIssue(edit("  admin_group: security", "  admin_group: admins", FULL), {
+      path: "settings.admin_group",
+      line: "admin_group: admins",
+      column: 16,
+      message: /^unknown group 'admins' \(known groups: engineering, security, sre-leads\)$/,
+    }, TYPES);
+    expectIssue(edit("  admin_group: security", "  admin_grup: security", FULL), {
+      path: "settings.admin_grup",
+      line: "admin_grup",
+      column: 3,
+      message: /unknown key 'admin_grup' \(did you mean 'admin_group'\?/,
+    }, TYPES);
+    expectIssue(edit("  admin_group: security", "  admin_group: [security]", FULL), {
+      path: "settings.admin_group",
+      line: "admin_group:",
+      message: /expected text, got a list/,
+    }, TYPES);
+  });
+});
+
+describe("parsePolicy: request_ttl, extension and break_glass per resource", () => {
+  it("takes every key", () => {
+    const resource = parsePolicy(FULL, FILE, TYPES).policy.resources["prod-db"];
+    assert.equal(resource?.requestTtlSeconds, 2 * 3600);
+    assert.deepEqual(resource?.extension, { requiresApproval: false, maxExtensions: 3 });
+    assert.deepEqual(resource?.breakGlass, { reviewGroup: "security", reviewWithinSeconds: 12 * 3600 });
+  });
+
+  it("applies the documented defaults", () => {
+    const defaults = (extension: string) =>
+      parsePolicy(edit("    max_duration: 8h\n", `    max_duration: 8h\n${extension}`), FILE).policy.resources["staging-admin"];
+    assert.deepEqual(defaults("")?.extension, { requiresApproval: true, maxExtensions: 0 });
+    assert.equal(defaults("")?.requestTtlSeconds, null, "null: settings.request_ttl applies");
+    assert.deepEqual(defaults("    extension: {}\n")?.extension, { requiresApproval: true, maxExtensions: 0 });
+    assert.deepEqual(defaults("    extension: { requires_approval: true }\n")?.extension, { requiresApproval: true, maxExtensions: 0 });
+    assert.deepEqual(defaults("    extension: { requires_approval: false }\n")?.extension, { requiresApproval: false, maxExtensions: 1 });
+    assert.deepEqual(defaults("    extension: { requires_approval: false, max_extensions: 0 }\n")?.extension, { requiresApproval: false, maxExtensions: 0 });
+    const breakGlass = defaults("    break_glass: { allowed: true, review_group: sre-leads }\n")?.breakGlass;
+    assert.deepEqual(breakGlass, { reviewGroup: "sre-leads", reviewWithinSeconds: 24 * 3600 });
+    assert.equal(defaults("    break_glass: { allowed: false }\n")?.breakGlass, null);
+    assert.equal(defaults("    break_glass: { allowed: false, review_group: security }\n")?.breakGlass, null);
+  });
+
+  it("refuses max_extensions when extensions need approval, explaining why", () => {
+    const explicit = edit("      requires_approval: false", "      requires_approval: true", FULL);
+    expectIssue(explicit, {
+      path: "resources.prod-db.extension.max_extensions",
+      line: "max_extensions: 3",
+      column: 7,
+      message: /^max_extensions only limits extensions made without approval, but here every extension is approved like a request \(requires_approval is true\); remove max_extensions, or set requires_approval: false/,
+    }, TYPES);
+    const implicit = edit("      requires_approval: false\n", "", FULL);
+    expectIssue(implicit, {
+      path: "resources.prod-db.extension.max_extensions",
+      line: "max_extensions: 3",
+      message: /requires_approval is true by default/,
+    }, TYPES);
+    // A broken requires_approval is reported once, not second-guessed.
+    const broken = policyError(edit("      requires_approval: false", "      requires_approval: no", FULL), TYPES);
+    assert.deepEqual(broken.issues.map((issue) => issue.path), ["resources.prod-db.extension.requires_approval"]);
+  });
+
+  it("reports bad extension values", () => {
+    for (const bad of ["-1", "1.5", "many"]) {
+      expectIssue(edit("      max_extensions: 3", `      max_extensions: ${bad}`, FULL), {
+        path: "resources.prod-db.extension.max_extensions",
+        line: `max_extensions: ${bad}`,
+        column: 23,
+        message: /^max_extensions must be a whole number, 0 or more/,
+      }, TYPES);
+    }
+    expectIssue(edit("      requires_approval: false", "      requires_aproval: false", FULL), {
+      path: "resources.prod-db.extension.requires_aproval",
+      line: "requires_aproval",
+      column: 7,
+      message: /unknown key 'requires_aproval' \(did you mean 'requires_approval'\? allowed keys: requires_approval, max_extensions\)/,
+    }, TYPES);
+    expectIssue(edit("      requires_approval: false", "      requires_approval: yes", FULL), {
+      path: "resources.prod-db.extension.requires_approval",
+      line: "requires_approval: yes",
+      message: /expected true or false, got 'yes'/,
+    }, TYPES);
+  });
+
+  it("reports a bad request_ttl", () => {
+    expectIssue(edit("    request_ttl: 2h", "    request_ttl: 2 hours", FULL), {
+      path: "resources.prod-db.request_ttl",
+      line: "request_ttl: 2 hours",
+      column: 18,
+      message: /“2 hours” is not a valid duration/,
+    }, TYPES);
+    expectIssue(edit("    request_ttl: 2h", "    request_tll: 2h", FULL), {
+      path: "resources.prod-db.request_tll",
+      line: "request_tll",
+      message: /did you mean 'request_ttl'/,
+    }, TYPES);
+  });
+
+  it("needs a review group that exists when break-glass is allowed", () => {
+    expectIssue(edit("      review_group: security", "      review_group: secops", FULL), {
+      path: "resources.prod-db.break_glass.review_group",
+      line: "review_group: secops",
+      column: 21,
+      message: /^unknown group 'secops' \(known groups: engineering, security, sre-leads\)$/,
+    }, TYPES);
+    expectIssue(edit("      review_group: security\n", "", FULL), {
+      path: "resources.prod-db.break_glass.review_group",
+      line: "    break_glass:",
+      message: /^missing required key 'review_group' \(with allowed: true, name the group/,
+    }, TYPES);
+    // A misspelt group is a mistake even while break-glass is switched off.
+    expectIssue(edit("      allowed: true\n      review_group: security", "      allowed: false\n      review_group: secops", FULL), {
+      path: "resources.prod-db.break_glass.review_group",
+      line: "review_group: secops",
+      message: /unknown group 'secops'/,
+    }, TYPES);
+    assert.doesNotThrow(() => parsePolicy(edit("      allowed: true\n      review_group: security\n", "      allowed: false\n", FULL), FILE, TYPES));
+  });
+
+  it("reports bad break_glass values", () => {
+    expectIssue(edit("      allowed: true\n", "", FULL), {
+      path: "resources.prod-db.break_glass.allowed",
+      line: "    break_glass:",
+      message: /missing required key 'allowed'/,
+    }, TYPES);
+    expectIssue(edit("      allowed: true", "      allowed: yes", FULL), {
+      path: "resources.prod-db.break_glass.allowed",
+      line: "allowed: yes",
+      column: 16,
+      message: /expected true or false, got 'yes'/,
+    }, TYPES);
+    expectIssue(edit("      review_within: 12h", "      review_within: 1.5d", FULL), {
+      path: "resources.prod-db.break_glass.review_within",
+      line: "review_within: 1.5d",
+      column: 22,
+      message: /use whole numbers \(for example 2160m\)/,
+    }, TYPES);
+    expectIssue(edit("      review_within: 12h", "      review_in: 12h", FULL), {
+      path: "resources.prod-db.break_glass.review_in",
+      line: "review_in",
+      message: /unknown key 'review_in' \(did you mean 'review_within'\? allowed keys: allowed, review_group, review_within\)/,
+    }, TYPES);
+    expectIssue(edit("    break_glass:\n      allowed: true\n      review_group: security\n      review_within: 12h\n", "    break_glass: true\n", FULL), {
+      path: "resources.prod-db.break_glass",
+      line: "break_glass: true",
+      message: /expected a mapping, got true/,
+    }, TYPES);
+  });
+});
+
+describe("parsePolicy: provisioner", () => {
+  it("builds the settings with the type's own options", () => {
+    const resource = parsePolicy(FULL, FILE, TYPES).policy.resources["prod-db"];
+    assert.deepEqual(resource?.provisioner, {
+      type: "hook",
+      options: { url: "https://grants.internal/db", secretEnv: "GRANT_SECRET" },
+      timeoutSeconds: 30,
+      maxAttempts: 3,
+    });
+    assert.equal(parsePolicy(FULL, FILE, TYPES).policy.resources["staging-admin"]?.provisioner, null, "no provisioner: approval-only");
+  });
+
+  it("defaults timeout to the type's and max_attempts to the global default", () => {
+    const text = edit("      timeout: 30s\n      max_attempts: 3\n", "", FULL);
+    const provisioner = parsePolicy(text, FILE, TYPES).policy.resources["prod-db"]?.provisioner;
+    assert.equal(provisioner?.timeoutSeconds, hookType.defaultTimeoutSeconds);
+    assert.equal(provisioner?.maxAttempts, DEFAULT_PROVISION_MAX_ATTEMPTS);
+    const script = edit(
+      "      type: hook\n      url: https://grants.internal/db\n      secret_env: GRANT_SECRET\n      timeout: 30s\n      max_attempts: 3\n",
+      '      type: script\n      grant: ["/opt/grant", "db"]\n      revoke: ["/opt/revoke", "db"]\n',
+      FULL,
+    );
+    assert.deepEqual(parsePolicy(script, FILE, TYPES).policy.resources["prod-db"]?.provisioner, {
+      type: "script",
+      options: { grant: ["/opt/grant", "db"], revoke: ["/opt/revoke", "db"], extend: null },
+      timeoutSeconds: 60,
+      maxAttempts: DEFAULT_PROVISION_MAX_ATTEMPTS,
+    });
+  });
+
+  it("gives toOptions the type's keys as validated, plus the timeout and attempts in force", () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const recording: ProvisionerType = { ...hookType, toOptions: (file) => (seen.push(file), {}) };
+    parsePolicy(edit("      timeout: 30s\n", "      timeout: 2m\n", FULL), FILE, [recording]);
+    assert.deepEqual(seen, [{ url: "https://grants.internal/db", secret_env: "GRANT_SECRET", timeout: 120, max_attempts: 3 }]);
+  });
+
+  it("accepts timeouts in seconds or minutes", () => {
+    for (const [written, seconds] of [["45s", 45], ["2m", 120], ["90", 90], ["10m", 600], ["1s", 1]] as const) {
+      const text = edit("      timeout: 30s", `      timeout: ${written}`, FULL);
+      assert.equal(parsePolicy(text, FILE, TYPES).policy.resources["prod-db"]?.provisioner?.timeoutSeconds, seconds, written);
+    }
+  });
+
+  it("reports an unknown type at the type line, listing the types", () => {
+    const text = edit("      type: hook", "      type: hok", FULL);
+    const issue = expectIssue(text, {
+      path: "resources.prod-db.provisioner.type",
+      line: "type: hok",
+      column: 13,
+      message: /^unknown provisioner type 'hok': use one of hook, script$/,
+    }, TYPES);
+    // Only the type is reported: its keys cannot be checked without knowing the type.
+    assert.deepEqual(policyError(text, TYPES).issues, [issue]);
+    expectIssue(edit("      type: hook", "      type: 5", FULL), {
+      path: "resources.prod-db.provisioner.type",
+      line: "type: 5",
+      message: /^unknown provisioner type '5': use one of hook, script$/,
+    }, TYPES);
+  });
+
+  it("names a missing type and the types to choose from", () => {
+    expectIssue(edit("      type: hook\n", "", FULL), {
+      path: "resources.prod-db.provisioner.type",
+      line: "    provisioner:",
+      column: 5,
+      message: /^missing required key 'type' \(use one of hook, script\)$/,
+    }, TYPES);
+  });
+
+  it("reports an unknown key with a suggestion from that type's keys", () => {
+    const issue = expectIssue(edit("      secret_env: GRANT_SECRET", "      secret_evn: GRANT_SECRET", FULL), {
+      path: "resources.prod-db.provisioner.secret_evn",
+      line: "secret_evn",
+      column: 7,
+      message: /^unknown key 'secret_evn' \(did you mean 'secret_env'\? allowed keys: type, timeout, max_attempts, url, secret_env\)$/,
+    }, TYPES);
+    assert.equal(issue.path, "resources.prod-db.provisioner.secret_evn");
+    const script = edit(
+      "      type: hook\n      url: https://grants.internal/db\n      secret_env: GRANT_SECRET\n",
+      '      type: script\n      grant: ["/opt/grant"]\n      revoke: ["/opt/revoke"]\n      extnd: ["/opt/extend"]\n',
+      FULL,
+    );
+    expectIssue(script, {
+      path: "resources.prod-db.provisioner.extnd",
+      line: "extnd",
+      message: /^unknown key 'extnd' \(did you mean 'extend'\? allowed keys: type, timeout, max_attempts, grant, revoke, extend\)$/,
+    }, TYPES);
+    expectIssue(edit("      max_attempts: 3", "      max_attempt: 3", FULL), {
+      path: "resources.prod-db.provisioner.max_attempt",
+      line: "max_attempt",
+      message: /did you mean 'max_attempts'/,
+    }, TYPES);
+  });
+
+  it("names a missing required key of the type", () => {
+    expectIssue(edit("      url: https://grants.internal/db\n", "", FULL), {
+      path: "resources.prod-db.provisioner.url",
+      line: "    provisioner:",
+      message: /^missing required key 'url'$/,
+    }, TYPES);
+  });
+
+  it("reports the type's own validation messages at the value", () => {
+    expectIssue(edit("      url: https://grants.internal/db", "      url: http://grants.internal/db", FULL), {
+      path: "resources.prod-db.provisioner.url",
+      line: "url: http://",
+      column: 12,
+      message: /url must start with https:\/\//,
+    }, TYPES);
+    expectIssue(edit("      secret_env: GRANT_SECRET", "      secret_env: grant-secret", FULL), {
+      path: "resources.prod-db.provisioner.secret_env",
+      line: "secret_env: grant-secret",
+      message: /'grant-secret' is not an environment variable name/,
+    }, TYPES);
+  });
+
+  it("reports a bad timeout or max_attempts", () => {
+    for (const bad of ["0", "11m", "30 seconds", "1h", "1.5s"]) {
+      expectIssue(edit("      timeout: 30s", `      timeout: ${bad}`, FULL), {
+        path: "resources.prod-db.provisioner.timeout",
+        line: `timeout: ${bad}`,
+        column: 16,
+        message: /^invalid timeout '.*': use whole seconds or minutes between 1s and 10m/,
+      }, TYPES);
+    }
+    expectIssue(edit("      timeout: 30s", "      timeout: [30s]", FULL), {
+      path: "resources.prod-db.provisioner.timeout",
+      line: "timeout: [30s]",
+      message: /^expected a timeout like 10s or 2m, got a list$/,
+    }, TYPES);
+    for (const bad of ["0", "101", "2.5", '"3"']) {
+      expectIssue(edit("      max_attempts: 3", `      max_attempts: ${bad}`, FULL), {
+        path: "resources.prod-db.provisioner.max_attempts",
+        line: `max_attempts: ${bad}`,
+        column: 21,
+        message: /^max_attempts must be a whole number from 1 to 100/,
+      }, TYPES);
+    }
+    assert.equal(parsePolicy(edit("      max_attempts: 3", "      max_attempts: 100", FULL), FILE, TYPES).policy.resources["prod-db"]?.provisioner?.maxAttempts, 100);
+  });
+
+  it("needs a mapping", () => {
+    const text = edit(
+      "    provisioner:\n      type: hook\n      url: https://grants.internal/db\n      secret_env: GRANT_SECRET\n      timeout: 30s\n      max_attempts: 3\n",
+      "    provisioner: hook\n",
+      FULL,
+    );
+    expectIssue(text, { path: "resources.prod-db.provisioner", line: "provisioner: hook", message: /^expected a mapping, got 'hook'$/ }, TYPES);
+  });
+
+  it("reports provisioner problems together with every other problem", () => {
+    let text = edit("      secret_env: GRANT_SECRET", "      secret_evn: GRANT_SECRET", FULL);
+    text = edit("      review_group: security", "      review_group: secops", text);
+    text = edit("  expiry_warning: 15m", "  expiry_warning: soon", text);
+    text = edit("      requires_approval: false", "      requires_approval: true", text);
+    assert.deepEqual(policyError(text, TYPES).issues.map((issue) => issue.path), [
+      "settings.expiry_warning",
+      "resources.prod-db.extension.max_extensions",
+      "resources.prod-db.break_glass.review_group",
+      "resources.prod-db.provisioner.secret_env",
+      "resources.prod-db.provisioner.secret_evn",
+    ]);
+  });
+
+  it("refuses a registry that two types share a name in or that redefines a common key", () => {
+    assert.throws(() => parsePolicy(BASE, FILE, [hookType, { ...hookType }]), /'hook' is registered twice/);
+    assert.throws(() => parsePolicy(BASE, FILE, [{ ...hookType, optionsShape: { timeout: z.number() } }]), /redefines the common key 'timeout'/);
+  });
+
+  it("with no types registered, refuses any provisioner but loads policies without one", () => {
+    expectIssue(FULL, { path: "resources.prod-db.provisioner", line: "type: hook", message: /no provisioner types are available/ }, []);
+    assert.doesNotThrow(() => parsePolicy(BASE, FILE, []));
+  });
+});
+
+describe("parsePolicy: the built-in provisioner types (the default registry)", () => {
+  const withProvisioner = (lines: string) =>
+    edit("    max_duration: 8h\n", `    max_duration: 8h\n    provisioner:\n${lines}`);
+
+  it("accepts each type with the keys of its contract", () => {
+    const cases: Array<[string, string]> = [
+      ["postgres-role", "      type: postgres-role\n      connection_env: TARGET_PG_URL\n      role: prod_rw\n      logins: { U0ALICE: alice }\n"],
+      ["slack-usergroup", "      type: slack-usergroup\n      usergroup: S0PRODACCESS\n"],
+      ["webhook", "      type: webhook\n      url: https://grants.internal/aws\n      secret_env: GRANT_WEBHOOK_SECRET\n"],
+      ["command", '      type: command\n      grant: ["/opt/grant", "k8s"]\n      revoke: ["/opt/revoke", "k8s"]\n      extend: ["/opt/extend", "k8s"]\n'],
+    ];
+    for (const [type, lines] of cases) {
+      const provisioner = parsePolicy(withProvisioner(lines), FILE).policy.resources["staging-admin"]?.provisioner;
+      assert.equal(provisioner?.type, type);
+      assert.equal(provisioner?.maxAttempts, DEFAULT_PROVISION_MAX_ATTEMPTS);
+    }
+  });
+
+  it("names the built-in types when the type is unknown", () => {
+    expectIssue(withProvisioner("      type: postgres\n"), {
+      path: "resources.staging-admin.provisioner.type",
+      line: "type: postgres",
+      column: 13,
+      message: /^unknown provisioner type 'postgres': use one of postgres-role, slack-usergroup, webhook, command$/,
+    });
+  });
+
+  it("suggests the type's own key for a misspelt one and names missing ones", () => {
+    expectIssue(withProvisioner("      type: postgres-role\n      conection_env: TARGET_PG_URL\n      role: prod_rw\n      logins: { U0ALICE: alice }\n"), {
+      path: "resources.staging-admin.provisioner.conection_env",
+      line: "conection_env",
+      column: 7,
+      message: /^unknown key 'conection_env' \(did you mean 'connection_env'\? allowed keys: type, timeout, max_attempts, connection_env, role, logins\)$/,
+    });
+    expectIssue(withProvisioner("      type: webhook\n      url: https://grants.internal/aws\n"), {
+      path: "resources.staging-admin.provisioner.secret_env",
+      line: "    provisioner:",
+      message: /^missing required key 'secret_env'/,
+    });
+  });
+});
+
 describe("checkPolicyCommand", () => {
   function capture() {
     const logs: string[] = [];
@@ -632,7 +1151,7 @@ describe("checkPolicyCommand", () => {
     const { logs, errors, out } = capture();
     assert.equal(await checkPolicyCommand(EXAMPLE, out), 0);
     const sha = createHash("sha256").update(readFileSync(EXAMPLE)).digest("hex");
-    assert.deepEqual(logs, [`✔ ${EXAMPLE} is valid: 2 resources, 3 groups, sha256 ${sha}`]);
+    assert.deepEqual(logs, [`✔ ${EXAMPLE} is valid: 5 resources, 3 groups, sha256 ${sha}`]);
     assert.deepEqual(errors, []);
   });
 

@@ -1,5 +1,5 @@
 import { formatPolicyIssue } from "./policy-error.js";
-import { PolicyError, loadPolicyFile } from "./load-policy.js";
+import { PolicyError, loadPolicyFile, type ProvisionerTypes } from "./load-policy.js";
 
 export interface CommandOutput {
   log(s: string): void;
@@ -9,11 +9,13 @@ export interface CommandOutput {
 /**
  * `accessbot policy check`: validates the policy without connecting to Slack or the
  * database, so it can run in CI on every pull request that touches the policy.
+ * Provisioner options are checked too, but not the environment variables they name (CI does
+ * not have the secrets); a missing one is reported when the bot starts.
  * Returns the process exit code: 0 valid, 1 invalid. Unexpected errors (bugs) propagate.
  */
-export async function checkPolicyCommand(path: string, out: CommandOutput): Promise<number> {
+export async function checkPolicyCommand(path: string, out: CommandOutput, provisionerTypes?: ProvisionerTypes): Promise<number> {
   try {
-    const { policy, sha256, fileName } = await loadPolicyFile(path);
+    const { policy, sha256, fileName } = await loadPolicyFile(path, provisionerTypes);
     const resources = plural(Object.keys(policy.resources).length, "resource");
     const groups = plural(Object.keys(policy.groups).length, "group");
     out.log(`✔ ${fileName} is valid: ${resources}, ${groups}, sha256 ${sha256}`);

@@ -1,6 +1,7 @@
 /**
  * Cross-reference checks that no single-field schema can express: groups that do not exist,
- * rules that nobody could ever satisfy, a default duration above the maximum.
+ * rules that nobody could ever satisfy, a default duration above the maximum, keys that only
+ * make sense together (break-glass review group, extension limits).
  *
  * Why these are errors and not warnings: an unsatisfiable rule means requests that hang until
  * they expire, and people then route around the bot. Better to refuse the policy at deploy
@@ -17,8 +18,10 @@ import { evaluateApproval } from "../domain/evaluate-approval.js";
 import {
   DEFAULT_DEFAULT_DURATION_SECONDS,
   DEFAULT_MAX_DURATION_SECONDS,
+  breakGlassFileSchema,
+  extensionFileSchema,
   groupFileSchema,
-  resourceFileSchema,
+  resourceFileShape,
   ruleFileSchema,
   type GroupSource,
 } from "./policy-schema.js";
@@ -40,6 +43,10 @@ interface ResourceView {
   maxDuration: number | null | undefined;
   /** null when `approval.rules` is not a list. */
   rules: Array<{ group: string | null; count: number | null }> | null;
+  /** undefined when `extension` is absent or not a mapping. */
+  extension: { requiresApproval: boolean | null | undefined; hasMaxExtensions: boolean } | undefined;
+  /** undefined when `break_glass` is absent or not a mapping; reviewGroup null when not text. */
+  breakGlass: { allowed: boolean | null | undefined; reviewGroup: string | null | undefined } | undefined;
 }
 
 export function checkPolicySemantics(file: unknown): PathIssue[] {
@@ -47,6 +54,7 @@ export function checkPolicySemantics(file: unknown): PathIssue[] {
   const groups = readGroups(file.groups);
   const resources = isRecord(file.resources) ? file.resources : {};
   return [
+    ...checkSettings(file.settings, groups),
     ...checkProtoKey("groups", file.groups, "group name"),
     ...checkProtoKey("resources", file.resources, "resource id"),
     ...Object.entries(resources).flatMap(([id, raw]) =>
@@ -81,9 +89,15 @@ function readGroups(raw: unknown): KnownGroups {
   return groups;
 }
 
+function checkSettings(raw: unknown, groups: KnownGroups): PathIssue[] {
+  if (!isRecord(raw) || typeof raw.admin_group !== "string" || groups.has(raw.admin_group)) return [];
+  return [{ path: ["settings", "admin_group"], message: unknownGroupMessage(raw.admin_group, groups) }];
+}
+
 function readResourceView(raw: Record<string, unknown>): ResourceView {
-  const fields = resourceFileSchema.shape;
+  const fields = resourceFileShape;
   const approval = isRecord(raw.approval) ? raw.approval : {};
+  const { extension, break_glass: breakGlass } = raw;
   return {
     requesters: Array.isArray(raw.requesters)
       ? raw.requesters.map((name) => (typeof name === "string" ? name : null))
@@ -96,6 +110,18 @@ function readResourceView(raw: Record<string, unknown>): ResourceView {
           count: isRecord(rule) ? valueOrNull(ruleFileSchema.shape.count, rule.count) : null,
         }))
       : null,
+    extension: isRecord(extension)
+      ? {
+          requiresApproval: valueOrNull(extensionFileSchema.shape.requires_approval, extension.requires_approval),
+          hasMaxExtensions: Object.hasOwn(extension, "max_extensions"),
+        }
+      : undefined,
+    breakGlass: isRecord(breakGlass)
+      ? {
+          allowed: valueOrNull(breakGlassFileSchema.shape.allowed.optional(), breakGlass.allowed),
+          reviewGroup: valueOrNull(breakGlassFileSchema.shape.review_group, breakGlass.review_group),
+        }
+      : undefined,
   };
 }
 
@@ -109,6 +135,8 @@ function checkResource(path: Path, resource: ResourceView, groups: KnownGroups):
   return [
     ...checkRequesters([...path, "requesters"], resource.requesters, groups),
     ...checkDurations(path, resource),
+    ...checkExtension([...path, "extension"], resource.extension),
+    ...checkBreakGlass([...path, "break_glass"], resource.breakGlass, groups),
     ...ruleIssues,
     // Distinct-people checks only make sense once every rule is valid and satisfiable on its
     // own; otherwise they would repeat the same problem in vaguer words.
@@ -165,6 +193,38 @@ function checkDurations(path: Path, resource: ResourceView): PathIssue[] {
     {
       path: [...path, "default_duration"],
       message: `default_duration ${formatDuration(defaultDuration)} is longer than ${maxText}; lower it, raise max_duration, or omit it (the default is then ${formatDuration(fallback)})`,
+    },
+  ];
+}
+
+/** max_extensions is the limit for extending alone; with approval every extension is decided by people. */
+function checkExtension(path: Path, extension: ResourceView["extension"]): PathIssue[] {
+  // An invalid requires_approval was already reported; guessing its meaning would add noise.
+  if (extension === undefined || !extension.hasMaxExtensions || extension.requiresApproval === null) return [];
+  if (extension.requiresApproval === false) return [];
+  const setting = extension.requiresApproval === undefined ? "requires_approval is true by default" : "requires_approval is true";
+  return [
+    {
+      path: [...path, "max_extensions"],
+      at: "key",
+      message: `max_extensions only limits extensions made without approval, but here every extension is approved like a request (${setting}); remove max_extensions, or set requires_approval: false to let the grantee extend alone up to max_extensions times`,
+    },
+  ];
+}
+
+function checkBreakGlass(path: Path, breakGlass: ResourceView["breakGlass"], groups: KnownGroups): PathIssue[] {
+  if (breakGlass === undefined) return [];
+  const { allowed, reviewGroup } = breakGlass;
+  // A misspelt group is reported even with allowed: false, so switching it on later just works.
+  if (typeof reviewGroup === "string") {
+    return groups.has(reviewGroup) ? [] : [{ path: [...path, "review_group"], message: unknownGroupMessage(reviewGroup, groups) }];
+  }
+  if (allowed !== true || reviewGroup !== undefined) return [];
+  return [
+    {
+      path: [...path, "review_group"],
+      message:
+        "missing required key 'review_group' (with allowed: true, name the group one of whose members, never the requester, must review each break-glass grant)",
     },
   ];
 }

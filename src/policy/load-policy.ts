@@ -12,17 +12,28 @@ import { checkPolicySemantics, toGroupSource } from "./check-policy-semantics.js
 import { locateYamlNode } from "./locate-yaml-node.js";
 import { PolicyError, formatIssuePath, type PathIssue, type PolicyIssue } from "./policy-error.js";
 import { policyIssuesFromZod } from "./policy-issues-from-zod.js";
+import { BUILTIN_PROVISIONER_TYPES } from "../provisioning/builtin-provisioners.js";
+import type { ProvisionerType } from "../provisioning/provisioner-type.js";
 import {
+  COMMON_PROVISIONER_KEYS,
   DEFAULT_ALLOW_SELF_APPROVAL,
+  DEFAULT_APPROVAL_REMINDER_SECONDS,
+  DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS,
   DEFAULT_CHECKPOINT_SCHEDULE,
   DEFAULT_DEFAULT_DURATION_SECONDS,
+  DEFAULT_EXPIRY_WARNING_SECONDS,
+  DEFAULT_EXTENSION_REQUIRES_APPROVAL,
   DEFAULT_MAX_DURATION_SECONDS,
+  DEFAULT_MAX_EXTENSIONS_WITHOUT_APPROVAL,
+  DEFAULT_PROVISION_MAX_ATTEMPTS,
   DEFAULT_REQUIRE_REASON,
-  policyFileSchema,
+  policyFileSchemaFor,
   type GroupSource,
   type LoadedPolicy,
   type Policy,
   type PolicyFile,
+  type ProvisionerFile,
+  type ProvisionerSettings,
   type ResourceFile,
   type ResourcePolicy,
 } from "./policy-schema.js";
@@ -30,22 +41,39 @@ import {
 export { PolicyError, type PolicyIssue } from "./policy-error.js";
 export type {
   ApprovalRule,
+  BreakGlassPolicy,
+  ExtensionPolicy,
   GroupSource,
   LoadedPolicy,
   Policy,
   PolicySettings,
+  ProvisionerSettings,
   ResourcePolicy,
 } from "./policy-schema.js";
 
+/**
+ * The provisioner types a policy may use (`provisioner: { type: … }`). Tests pass their own;
+ * the bot uses the built-in registry. Options are validated here, at load time; a secret
+ * named by an environment variable is only looked up when the bot builds the provisioners.
+ */
+export type ProvisionerTypes = readonly ProvisionerType[];
+
 /** Parses policy text. The sha256 is of the text's UTF-8 encoding. Throws PolicyError. */
-export function parsePolicy(text: string, fileName: string): LoadedPolicy {
-  return parsePolicyText(text, fileName, sha256Hex(Buffer.from(text, "utf8")));
+export function parsePolicy(
+  text: string,
+  fileName: string,
+  provisionerTypes: ProvisionerTypes = BUILTIN_PROVISIONER_TYPES,
+): LoadedPolicy {
+  return parsePolicyText(text, fileName, sha256Hex(Buffer.from(text, "utf8")), provisionerTypes);
 }
 
 /** Reads and parses a policy file; the sha256 is of the exact bytes on disk. Throws PolicyError. */
-export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
+export async function loadPolicyFile(
+  path: string,
+  provisionerTypes: ProvisionerTypes = BUILTIN_PROVISIONER_TYPES,
+): Promise<LoadedPolicy> {
   const bytes = await readPolicyBytes(path);
-  return parsePolicyText(decodeUtf8(bytes, path), path, sha256Hex(bytes));
+  return parsePolicyText(decodeUtf8(bytes, path), path, sha256Hex(bytes), provisionerTypes);
 }
 
 // ---- Reading ---------------------------------------------------------------------------------
@@ -80,7 +108,7 @@ function sha256Hex(bytes: Uint8Array): string {
 
 // ---- Parsing ---------------------------------------------------------------------------------
 
-function parsePolicyText(text: string, fileName: string, sha256: string): LoadedPolicy {
+function parsePolicyText(text: string, fileName: string, sha256: string, provisionerTypes: ProvisionerTypes): LoadedPolicy {
   const lineCounter = new LineCounter();
   // prettyErrors off: we format positions ourselves, one line per issue.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -95,15 +123,16 @@ function parsePolicyText(text: string, fileName: string, sha256: string): Loaded
     ]);
   }
 
-  const parsed = policyFileSchema.safeParse(value);
+  const schema = policyFileSchemaFor(provisionerTypes).file;
+  const parsed = schema.safeParse(value);
   const pathIssues: PathIssue[] = [
-    ...(parsed.success ? [] : policyIssuesFromZod(parsed.error.issues, value)),
+    ...(parsed.success ? [] : policyIssuesFromZod(parsed.error.issues, value, schema)),
     ...checkPolicySemantics(value),
   ];
   if (pathIssues.length > 0 || !parsed.success) {
     throw new PolicyError(fileName, locateIssues(pathIssues, doc, lineCounter));
   }
-  return { policy: buildPolicy(parsed.data), text, sha256, fileName };
+  return { policy: buildPolicy(parsed.data, provisionerTypes), text, sha256, fileName };
 }
 
 function yamlIssues(doc: Document, lineCounter: LineCounter): PolicyIssue[] {
@@ -147,31 +176,36 @@ function firstLine(message: string): string {
 
 // ---- Building the in-memory policy -------------------------------------------------------------
 
-function buildPolicy(file: PolicyFile): Policy {
+function buildPolicy(file: PolicyFile, provisionerTypes: ProvisionerTypes): Policy {
   const groups: Record<string, GroupSource> = {};
   for (const [name, group] of Object.entries(file.groups)) groups[name] = toGroupSource(group);
   const resources: Record<string, ResourcePolicy> = {};
-  for (const [id, resource] of Object.entries(file.resources)) resources[id] = buildResource(id, resource);
+  for (const [id, resource] of Object.entries(file.resources)) resources[id] = buildResource(id, resource, provisionerTypes);
+  const { settings } = file;
   return {
     version: 1,
     settings: {
-      approvalChannel: file.settings.approval_channel,
-      auditChannel: file.settings.audit_channel,
-      timezone: file.settings.timezone,
-      requestTtlSeconds: file.settings.request_ttl,
-      digestSchedule: file.settings.digest_schedule,
-      checkpointSchedule: file.settings.checkpoint_schedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
-      adminGroup: null,
-      expiryWarningSeconds: 600,
-      approvalReminderSeconds: 3600,
+      approvalChannel: settings.approval_channel,
+      auditChannel: settings.audit_channel,
+      timezone: settings.timezone,
+      requestTtlSeconds: settings.request_ttl,
+      digestSchedule: settings.digest_schedule,
+      checkpointSchedule: settings.checkpoint_schedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
+      adminGroup: settings.admin_group ?? null,
+      // `off` parses to null, which is kept; only an absent key takes the default.
+      expiryWarningSeconds: settings.expiry_warning === undefined ? DEFAULT_EXPIRY_WARNING_SECONDS : settings.expiry_warning,
+      approvalReminderSeconds:
+        settings.approval_reminder === undefined ? DEFAULT_APPROVAL_REMINDER_SECONDS : settings.approval_reminder,
     },
     groups,
     resources,
   };
 }
 
-function buildResource(id: string, resource: ResourceFile): ResourcePolicy {
+function buildResource(id: string, resource: ResourceFile, provisionerTypes: ProvisionerTypes): ResourcePolicy {
   const maxDurationSeconds = resource.max_duration ?? DEFAULT_MAX_DURATION_SECONDS;
+  const requiresApproval = resource.extension?.requires_approval ?? DEFAULT_EXTENSION_REQUIRES_APPROVAL;
+  const breakGlass = resource.break_glass;
   return {
     id,
     title: resource.title,
@@ -181,9 +215,42 @@ function buildResource(id: string, resource: ResourceFile): ResourcePolicy {
     requireReason: resource.require_reason ?? DEFAULT_REQUIRE_REASON,
     rules: resource.approval.rules.map((rule) => ({ group: rule.group, count: rule.count })),
     allowSelfApproval: resource.approval.allow_self_approval ?? DEFAULT_ALLOW_SELF_APPROVAL,
-    provisioner: null,
-    requestTtlSeconds: null,
-    extension: { requiresApproval: true, maxExtensions: 0 },
-    breakGlass: null,
+    provisioner: resource.provisioner === undefined ? null : buildProvisioner(resource.provisioner, provisionerTypes),
+    requestTtlSeconds: resource.request_ttl ?? null,
+    extension: {
+      requiresApproval,
+      // With approval the limit is unused (the semantics check refuses setting it), hence 0.
+      maxExtensions: resource.extension?.max_extensions ?? (requiresApproval ? 0 : DEFAULT_MAX_EXTENSIONS_WITHOUT_APPROVAL),
+    },
+    // The semantics check guarantees a review group whenever break-glass is allowed.
+    breakGlass:
+      breakGlass?.allowed === true && breakGlass.review_group !== undefined
+        ? {
+            reviewGroup: breakGlass.review_group,
+            reviewWithinSeconds: breakGlass.review_within ?? DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS,
+          }
+        : null,
+  };
+}
+
+/**
+ * The type's toOptions gets the validated mapping: its own keys as written, plus `timeout`
+ * and `max_attempts` in seconds and attempts with the defaults applied (a type may use the
+ * timeout for its own server-side limits). `type` itself is left out.
+ */
+function buildProvisioner(file: ProvisionerFile, provisionerTypes: ProvisionerTypes): ProvisionerSettings {
+  const type = provisionerTypes.find((candidate) => candidate.type === file.type);
+  // The schema only accepts registered types, so this is a bug, not a policy error.
+  if (type === undefined) throw new Error(`provisioner type '${file.type}' passed the schema but is not registered`);
+  const timeoutSeconds = file.timeout ?? type.defaultTimeoutSeconds;
+  const maxAttempts = file.max_attempts ?? DEFAULT_PROVISION_MAX_ATTEMPTS;
+  const ownKeys = Object.fromEntries(
+    Object.entries(file).filter(([key]) => !(COMMON_PROVISIONER_KEYS as readonly string[]).includes(key)),
+  );
+  return {
+    type: type.type,
+    options: type.toOptions({ ...ownKeys, timeout: timeoutSeconds, max_attempts: maxAttempts }),
+    timeoutSeconds,
+    maxAttempts,
   };
 }

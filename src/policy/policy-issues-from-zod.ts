@@ -12,15 +12,16 @@ import { allowedKeysAt } from "./policy-schema.js";
 type ZodIssue = z.core.$ZodIssue;
 type Path = Array<string | number>;
 
-export function policyIssuesFromZod(issues: readonly ZodIssue[], input: unknown): PathIssue[] {
-  return issues.flatMap((issue) => convertIssue(issue, input));
+/** `schema` is the one that produced the issues; it names the keys a misspelt key could mean. */
+export function policyIssuesFromZod(issues: readonly ZodIssue[], input: unknown, schema: z.core.$ZodType): PathIssue[] {
+  return issues.flatMap((issue) => convertIssue(issue, input, schema));
 }
 
-function convertIssue(issue: ZodIssue, input: unknown): PathIssue[] {
+function convertIssue(issue: ZodIssue, input: unknown, schema: z.core.$ZodType): PathIssue[] {
   const path = issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment)));
   switch (issue.code) {
     case "unrecognized_keys":
-      return issue.keys.map((key) => ({ path: [...path, key], at: "key", message: unknownKeyMessage(key, path) }));
+      return issue.keys.map((key) => ({ path: [...path, key], at: "key", message: unknownKeyMessage(key, allowedKeysAt(schema, path, input)) }));
     case "invalid_key":
       // Record keys (group names, resource ids): the nested issue carries our message.
       return [{ path, at: "key", message: issue.issues.map((nested) => nested.message).join("; ") }];
@@ -33,8 +34,7 @@ function convertIssue(issue: ZodIssue, input: unknown): PathIssue[] {
   }
 }
 
-function unknownKeyMessage(key: string, parentPath: Path): string {
-  const allowed = allowedKeysAt(parentPath);
+function unknownKeyMessage(key: string, allowed: readonly string[]): string {
   if (allowed.length === 0) return `unknown key '${key}'`;
   const suggestion = suggestClosest(key, allowed, 1)[0];
   const hint = suggestion === undefined ? "" : `did you mean '${suggestion}'? `;
@@ -49,7 +49,9 @@ function typeMessage(issue: ZodIssue, path: Path, input: unknown): string {
     return `missing required key '${last}'${hint}`;
   }
   if (!isDefaultMessage(issue.message)) {
-    return issue.code === "invalid_value" ? issue.message : `${issue.message}, got ${describe(value)}`;
+    // A discriminator that matches no option (`type: postgress`): the message names the value.
+    const complete = issue.code === "invalid_value" || (issue.code === "invalid_union" && issue.discriminator !== undefined);
+    return complete ? issue.message : `${issue.message}, got ${describe(value)}`;
   }
   const expected = issue.code === "invalid_type" ? friendlyType(issue.expected) : "a different value";
   return `expected ${expected}, got ${describe(value)}`;

@@ -10,11 +10,32 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { DurationError, parseDuration } from "../domain/parse-duration.js";
+import { DEFAULT_PROVISION_MAX_ATTEMPTS, timeoutSeconds, type ProvisionerType } from "../provisioning/provisioner-type.js";
 
 // ---- In-memory policy: the domain's model (src/domain/policy-model.ts) ----------------
 
-import type { GroupSource, LoadedPolicy, Policy, PolicySettings, ResourcePolicy, ApprovalRule } from "../domain/policy-model.js";
-export type { GroupSource, LoadedPolicy, Policy, PolicySettings, ResourcePolicy, ApprovalRule };
+import type {
+  ApprovalRule,
+  BreakGlassPolicy,
+  ExtensionPolicy,
+  GroupSource,
+  LoadedPolicy,
+  Policy,
+  PolicySettings,
+  ProvisionerSettings,
+  ResourcePolicy,
+} from "../domain/policy-model.js";
+export type {
+  ApprovalRule,
+  BreakGlassPolicy,
+  ExtensionPolicy,
+  GroupSource,
+  LoadedPolicy,
+  Policy,
+  PolicySettings,
+  ProvisionerSettings,
+  ResourcePolicy,
+};
 
 // ---- Defaults ----------------------------------------------------------------------------
 
@@ -24,7 +45,17 @@ export const DEFAULT_DEFAULT_DURATION_SECONDS = 3600;
 export const DEFAULT_CHECKPOINT_SCHEDULE = "0 0 * * *";
 export const DEFAULT_REQUIRE_REASON = true;
 export const DEFAULT_ALLOW_SELF_APPROVAL = false;
+export const DEFAULT_EXPIRY_WARNING_SECONDS = 10 * 60;
+export const DEFAULT_APPROVAL_REMINDER_SECONDS = 3600;
+export const DEFAULT_EXTENSION_REQUIRES_APPROVAL = true;
+/** max_extensions when extensions need no approval; with approval it is unused, so 0. */
+export const DEFAULT_MAX_EXTENSIONS_WITHOUT_APPROVAL = 1;
+export const DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS = 24 * 3600;
+export { DEFAULT_PROVISION_MAX_ATTEMPTS };
+export const MAX_PROVISION_MAX_ATTEMPTS = 100;
 
+/** The keys every `provisioner:` mapping has; a type's own keys may not reuse them. */
+export const COMMON_PROVISIONER_KEYS = ["type", "timeout", "max_attempts"] as const;
 // ---- Identifier formats -------------------------------------------------------------------
 
 /** Resource ids and group names end up in slash commands, ledger entries and logs. */
@@ -73,6 +104,21 @@ const duration = z
     }
   });
 
+/** A duration, or `off` (→ null) to turn the feature off. `what` completes "write off to …". */
+const durationOrOff = (what: string) =>
+  z
+    .union([z.string(), z.number()], { error: `expected a duration like 10m or 1h, or off to ${what}` })
+    .transform((value, ctx) => {
+      if (value === "off") return null;
+      try {
+        return parseDuration(String(value));
+      } catch (error) {
+        if (!(error instanceof DurationError)) throw error;
+        ctx.addIssue({ code: "custom", message: `${error.userMessage} Write off to ${what}.` });
+        return z.NEVER;
+      }
+    });
+
 const timezone = z.string().superRefine((value, ctx) => {
   if (!isIanaTimeZone(value)) {
     ctx.addIssue({
@@ -103,6 +149,10 @@ export const settingsFileSchema = z.strictObject({
   request_ttl: duration,
   digest_schedule: cronExpression,
   checkpoint_schedule: cronExpression.optional(),
+  // Must name a group in `groups`: checked in check-policy-semantics.ts.
+  admin_group: z.string().optional(),
+  expiry_warning: durationOrOff("send no expiry warning").optional(),
+  approval_reminder: durationOrOff("send no reminders").optional(),
 });
 
 const members = z
@@ -144,7 +194,26 @@ export const approvalFileSchema = z.strictObject({
   allow_self_approval: boolean.optional(),
 });
 
-export const resourceFileSchema = z.strictObject({
+export const extensionFileSchema = z.strictObject({
+  requires_approval: boolean.optional(),
+  // Only meaningful with requires_approval: false; check-policy-semantics.ts says so.
+  max_extensions: z
+    .number({ error: "max_extensions must be a whole number, 0 or more" })
+    .int({ error: "max_extensions must be a whole number, 0 or more" })
+    .min(0, { error: "max_extensions must be a whole number, 0 or more" })
+    .optional(),
+});
+
+export const breakGlassFileSchema = z.strictObject({
+  allowed: boolean,
+  // Required when allowed, and must name a group: both checked in check-policy-semantics.ts,
+  // so that a missing review group is reported even when another key here is broken.
+  review_group: z.string().optional(),
+  review_within: duration.optional(),
+});
+
+/** A resource's keys except `provisioner`, whose schema depends on the provisioner types. */
+export const resourceFileShape = {
   title: z.string().trim().min(1, { error: "title must not be empty" }),
   requesters: z
     .array(z.string())
@@ -152,36 +221,149 @@ export const resourceFileSchema = z.strictObject({
     .optional(),
   default_duration: duration.optional(),
   max_duration: duration.optional(),
+  request_ttl: duration.optional(),
   require_reason: boolean.optional(),
   approval: approvalFileSchema,
-});
+  extension: extensionFileSchema.optional(),
+  break_glass: breakGlassFileSchema.optional(),
+};
 
-export const policyFileSchema = z.strictObject({
-  version: z.literal(1, { error: "the only supported version is 1" }),
-  settings: settingsFileSchema,
-  groups: z.record(policyName("group name"), groupFileSchema),
-  resources: z.record(policyName("resource id"), resourceFileSchema),
-});
+const MAX_ATTEMPTS_HINT = `max_attempts must be a whole number from 1 to ${MAX_PROVISION_MAX_ATTEMPTS}`;
+const maxAttempts = z
+  .number({ error: MAX_ATTEMPTS_HINT })
+  .int({ error: MAX_ATTEMPTS_HINT })
+  .min(1, { error: MAX_ATTEMPTS_HINT })
+  .max(MAX_PROVISION_MAX_ATTEMPTS, { error: MAX_ATTEMPTS_HINT });
 
-export type PolicyFile = z.output<typeof policyFileSchema>;
+/** `provisioner:` as validated: the common keys plus the chosen type's own keys. */
+export interface ProvisionerFile {
+  type: string;
+  timeout?: number | undefined;
+  max_attempts?: number | undefined;
+  [key: string]: unknown;
+}
+
+/**
+ * One strict schema per type, chosen by `type`. A discriminated union rather than a plain
+ * union, so that an unknown or missing key is reported against the chosen type only instead
+ * of as "matches none of the types".
+ */
+function provisionerFileSchema(types: readonly ProvisionerType[]): z.ZodType<ProvisionerFile> {
+  const names = types.map((type) => type.type);
+  const choices = names.length === 0 ? "no provisioner types are available" : `use one of ${names.join(", ")}`;
+  const options = types.map((type, index) => {
+    // Programming errors in the registry, not policy errors.
+    if (names.indexOf(type.type) !== index) throw new Error(`provisioner type '${type.type}' is registered twice`);
+    const reserved = COMMON_PROVISIONER_KEYS.find((key) => Object.hasOwn(type.optionsShape, key));
+    if (reserved !== undefined) throw new Error(`provisioner type '${type.type}' redefines the common key '${reserved}'`);
+    return z.strictObject({
+      type: z.literal(type.type),
+      timeout: timeoutSeconds.optional(),
+      max_attempts: maxAttempts.optional(),
+      ...type.optionsShape,
+    });
+  });
+  const [first, ...rest] = options;
+  if (first === undefined) {
+    return z.custom<ProvisionerFile>(() => false, { error: `a provisioner cannot be configured: ${choices}` });
+  }
+  const schema = z.discriminatedUnion("type", [first, ...rest], {
+    error: (issue) => {
+      // Not a mapping at all: the generic "expected a mapping, got …" says it better.
+      if (issue.code !== "invalid_union") return undefined;
+      const written = isRecord(issue.input) ? issue.input.type : undefined;
+      // A missing `type` becomes "missing required key 'type' (use one of …)".
+      if (written === undefined) return choices;
+      const shown = typeof written === "string" ? written : JSON.stringify(written);
+      return `unknown provisioner type '${shown}': ${choices}`;
+    },
+  });
+  return schema as unknown as z.ZodType<ProvisionerFile>;
+}
+
+function resourceFileSchemaWith(provisioner: z.ZodType<ProvisionerFile>) {
+  return z.strictObject({ ...resourceFileShape, provisioner: provisioner.optional() });
+}
+
+function policyFileSchemaWith(resource: ReturnType<typeof resourceFileSchemaWith>) {
+  return z.strictObject({
+    version: z.literal(1, { error: "the only supported version is 1" }),
+    settings: settingsFileSchema,
+    groups: z.record(policyName("group name"), groupFileSchema),
+    resources: z.record(policyName("resource id"), resource),
+  });
+}
+
+export interface PolicyFileSchema {
+  readonly file: ReturnType<typeof policyFileSchemaWith>;
+  readonly resource: ReturnType<typeof resourceFileSchemaWith>;
+}
+
+const schemaCache = new WeakMap<readonly ProvisionerType[], PolicyFileSchema>();
+
+/** The file schema for one registry of provisioner types, built once per registry. */
+export function policyFileSchemaFor(types: readonly ProvisionerType[]): PolicyFileSchema {
+  let schema = schemaCache.get(types);
+  if (schema === undefined) {
+    const resource = resourceFileSchemaWith(provisionerFileSchema(types));
+    schema = { file: policyFileSchemaWith(resource), resource };
+    schemaCache.set(types, schema);
+  }
+  return schema;
+}
+
+export type PolicyFile = z.output<PolicyFileSchema["file"]>;
 export type GroupFile = z.output<typeof groupFileSchema>;
-export type ResourceFile = z.output<typeof resourceFileSchema>;
+export type ResourceFile = z.output<PolicyFileSchema["resource"]>;
 
 /**
  * The keys allowed in the mapping at a YAML path, for "did you mean" hints on unknown keys.
- * Derived from the schemas so the two can never disagree.
+ * Found by walking the schema itself, so the two can never disagree; `input` (the whole
+ * file as parsed) picks the provisioner type whose keys apply.
  */
-export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
-  const [section, , ...rest] = path;
-  const shape = (schema: { shape: object }) => Object.keys(schema.shape);
-  if (path.length === 0) return shape(policyFileSchema);
-  if (section === "settings" && path.length === 1) return shape(settingsFileSchema);
-  if (section === "groups" && path.length === 2) return shape(groupFileSchema);
-  if (section !== "resources" || path.length < 2) return [];
-  if (rest.length === 0) return shape(resourceFileSchema);
-  if (rest.length === 1 && rest[0] === "approval") return shape(approvalFileSchema);
-  if (rest.length === 3 && rest[0] === "approval" && rest[1] === "rules") return shape(ruleFileSchema);
-  return [];
+export function allowedKeysAt(schema: z.core.$ZodType, path: ReadonlyArray<string | number>, input: unknown): string[] {
+  let current: z.core.$ZodType | undefined = schema;
+  let value: unknown = input;
+  for (const segment of path) {
+    current = childSchema(unwrapSchema(current, value), segment);
+    if (current === undefined) return [];
+    value = typeof value === "object" && value !== null ? (value as Record<string | number, unknown>)[segment] : undefined;
+  }
+  const mapping = unwrapSchema(current, value);
+  return mapping instanceof z.ZodObject ? Object.keys(mapping.shape) : [];
+}
+
+/** Looks through optional, transforms and a discriminated union (by the value written). */
+function unwrapSchema(schema: z.core.$ZodType | undefined, value: unknown): z.core.$ZodType | undefined {
+  let current = schema;
+  // Bounded: schemas are finite, but a lazy or self-wrapping one must not hang the loader.
+  for (let depth = 0; depth < 20 && current !== undefined; depth++) {
+    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) {
+      current = current.unwrap();
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in;
+    } else if (current instanceof z.ZodDiscriminatedUnion) {
+      const key = current._zod.def.discriminator;
+      const written = isRecord(value) ? value[key] : undefined;
+      current = current.options.find(
+        (option) => option instanceof z.ZodObject && literalValues(option.shape[key]).includes(written),
+      );
+    } else {
+      return current;
+    }
+  }
+  return current;
+}
+
+function childSchema(schema: z.core.$ZodType | undefined, segment: string | number): z.core.$ZodType | undefined {
+  if (schema instanceof z.ZodObject) return Object.hasOwn(schema.shape, segment) ? schema.shape[segment] : undefined;
+  if (schema instanceof z.ZodArray) return typeof segment === "number" ? schema.element : undefined;
+  if (schema instanceof z.ZodRecord) return schema.valueType;
+  return undefined;
+}
+
+function literalValues(schema: unknown): unknown[] {
+  return schema instanceof z.ZodLiteral ? [...schema.values] : [];
 }
 
 // ---- Helpers ------------------------------------------------------------------------------
@@ -205,4 +387,8 @@ export function cronProblem(expression: string): string | null {
   const result = cron.validateDetailed(expression);
   if (result.valid) return null;
   return result.errors.map((error) => error.message).join("; ") || "not accepted by the scheduler";
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,5 +1,5 @@
 import type { PolicySource } from "../domain/ports.js";
-import { loadPolicyFile } from "./load-policy.js";
+import { loadPolicyFile, type ProvisionerTypes } from "./load-policy.js";
 import type { LoadedPolicy } from "./policy-schema.js";
 
 /**
@@ -8,10 +8,15 @@ import type { LoadedPolicy } from "./policy-schema.js";
  * whichever text was in force.
  */
 export class ReloadablePolicy implements PolicySource {
-  private constructor(private readonly path: string, private loaded: LoadedPolicy) {}
+  private constructor(
+    private readonly path: string,
+    private loaded: LoadedPolicy,
+    private readonly provisionerTypes: ProvisionerTypes | undefined,
+  ) {}
 
-  static async load(path: string): Promise<ReloadablePolicy> {
-    return new ReloadablePolicy(path, await loadPolicyFile(path));
+  /** `provisionerTypes` defaults to the built-in registry. */
+  static async load(path: string, provisionerTypes?: ProvisionerTypes): Promise<ReloadablePolicy> {
+    return new ReloadablePolicy(path, await loadPolicyFile(path, provisionerTypes), provisionerTypes);
   }
 
   current(): LoadedPolicy {
@@ -20,7 +25,7 @@ export class ReloadablePolicy implements PolicySource {
 
   /** Returns the new policy, or throws PolicyError and keeps the old one. */
   async reload(): Promise<LoadedPolicy> {
-    this.loaded = await loadPolicyFile(this.path);
+    this.loaded = await loadPolicyFile(this.path, this.provisionerTypes);
     return this.loaded;
   }
 }
