@@ -9,12 +9,18 @@ import { readEnvConfig, type AppConfig } from "./config/read-env-config.js";
 import { openDatabase, type Database } from "./db/open-database.js";
 import { PrismaAccessStore } from "./db/prisma-access-store.js";
 import { resolveDatabaseTarget } from "./db/resolve-database-target.js";
-import { expireDueAccess, type ExpiryReport } from "./domain/expire-due-access.js";
-import type { AccessDeps, Clock } from "./domain/ports.js";
+import { advanceLifecycle, type LifecycleReport } from "./domain/advance-lifecycle.js";
+import type { Effect } from "./domain/effects.js";
+import { performEffect } from "./domain/perform-effect.js";
+import type { AccessDeps, Clock, ProvisionerLookup } from "./domain/ports.js";
+import type { LoadedPolicy } from "./domain/policy-model.js";
+import { PrismaJobQueue } from "./db/prisma-job-queue.js";
+import { JobWorker } from "./jobs/job-worker.js";
+import { startDueTimer } from "./jobs/start-due-timer.js";
 import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
 import { createLogger } from "./logging/create-logger.js";
 import { ReloadablePolicy } from "./policy/reloadable-policy.js";
-import { LogOnlyProvisioner } from "./provisioning/log-only-provisioner.js";
+import { buildProvisioners } from "./provisioning/build-provisioners.js";
 import { createBoltApp } from "./slack/create-bolt-app.js";
 import { registerListeners } from "./slack/listeners/register-listeners.js";
 import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
@@ -27,6 +33,8 @@ export interface BotOptions {
   database?: Database;
   clock?: Clock;
   log?: Logger;
+  /** Run lifecycle steps as they fall due (default true); tests drive `sweep()` with their own clock instead. */
+  dueTimer?: boolean;
 }
 
 export interface Bot {
@@ -34,10 +42,11 @@ export interface Bot {
   config: AppConfig;
   deps: AccessDeps;
   relay: AuditRelay;
+  worker: JobWorker;
   port: number;
-  /** Runs the expiry sweep now (the scheduler also runs it). */
-  sweep(now?: Date): Promise<ExpiryReport>;
-  /** Waits until every listener has finished and every Slack side effect queued so far has been sent. */
+  /** Runs every lifecycle step due at `now`, then every job that is due (the timer and cron do this too). */
+  sweep(now?: Date): Promise<LifecycleReport>;
+  /** Waits until every listener has finished and every durable job due so far has run. */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -62,7 +71,16 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     }
 
     let relay: AuditRelay | null = null;
-    const store = new PrismaAccessStore(db.prisma, { onCommit: () => relay?.nudge() });
+    let worker: JobWorker | null = null;
+    let dueTimer = null as { nudge(): void } | null;
+    const store = new PrismaAccessStore(db.prisma, {
+      clock,
+      onCommit: () => {
+        relay?.nudge();
+        worker?.nudge();
+        dueTimer?.nudge();
+      },
+    });
     const handlers = new Set<Promise<unknown>>();
     const app = createBoltApp(
       config,
@@ -75,15 +93,30 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       handlers,
     );
     const directory = new SlackDirectory(app.client, { groupTtlMs: config.groupCacheSeconds * 1000, userTtlMs: 5 * 60 * 1000 });
-    const viewDeps = { policy, directory, store, clock };
-    const notifier = new SlackNotifier(app.client, viewDeps, log);
-    const deps: AccessDeps = {
-      ...viewDeps,
-      notifier,
-      provisioner: new LogOnlyProvisioner(log),
-      onSideEffectError: (error, context) => log.error({ err: error }, `after-commit step failed: ${context}`),
-    };
+    // Provisioners are built from the policy (secrets from the environment) before the policy
+    // is in force: a reload whose provisioner lacks its variable is refused like a typo.
+    const provisionerDeps = { env, slack: app.client, log };
+    const buildFor = (loaded: LoadedPolicy) => buildProvisioners(Object.values(loaded.policy.resources), provisionerDeps);
+    let lookup = buildFor(policy.current());
+    const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
+    const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
     registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log });
+
+    const leaseMs = (kind: string) => {
+      if (kind !== "provision" && kind !== "deprovision" && kind !== "extend-provision") return 60_000;
+      const timeouts = Object.values(policy.current().policy.resources).map((resource) => resource.provisioner?.timeoutSeconds ?? 0);
+      // The lease outlives the provisioner's own timeout, so a live worker never loses a job it is still running.
+      return (Math.max(0, ...timeouts) + 10) * 1000;
+    };
+    worker = new JobWorker({
+      queue: new PrismaJobQueue(db.prisma),
+      perform: (job) => performEffect(deps, job.payload as Effect, job.attempts, clock.now()),
+      clock,
+      log,
+      leaseMs,
+      // Provisioning decides its own retries (and revokes never give up); Slack notices stop after ~1 day.
+      maxAttempts: (kind) => (kind === "provision" || kind === "deprovision" || kind === "extend-provision" ? Number.POSITIVE_INFINITY : 20),
+    });
 
     const workspaceUrl = await app.client.auth.test().then((result) => result.url ?? null, () => null);
     const sinks: AuditSink[] = [
@@ -94,25 +127,33 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       }),
     ];
     if (config.audit.webhookUrl) sinks.push(new WebhookAuditSink("siem-webhook", config.audit.webhookUrl, config.audit.webhookSecret!));
-    relay = new AuditRelay(db.prisma, sinks, log);
-
+    const auditRelay = new AuditRelay(db.prisma, sinks, log);
+    relay = auditRelay;
+    const jobWorker = worker;
     const server = await app.start(config.port);
     const port = addressPort(server) ?? config.port;
-    relay.start();
+    auditRelay.start();
+    jobWorker.start();
 
-    const sweep = (now: Date = clock.now()) => expireDueAccess(deps, now);
+    const runDue = (now: Date = clock.now()) => advanceLifecycle(deps, now);
+    const timer = options.dueTimer === false ? null : startDueTimer({ nextDueAt: () => store.nextDueAt(policy.current().policy.settings), run: runDue, clock, log });
+    dueTimer = timer;
     const checkpoint = () =>
       publishCheckpoint({ prisma: db.prisma, client: app.client, auditChannel: policy.current().policy.settings.auditChannel, webhookUrl: config.audit.checkpointWebhookUrl, webhookSecret: config.audit.webhookSecret, log });
     const scheduler: Scheduler = await startScheduler(
       [
-        { name: "expire-due-access", schedule: config.sweepSchedule, run: () => sweep(), runAtStart: true },
+        { name: "advance-lifecycle", schedule: config.sweepSchedule, run: () => runDue(), runAtStart: true },
         { name: "ledger-checkpoint", schedule: policy.current().policy.settings.checkpointSchedule, timezone: policy.current().policy.settings.timezone, run: checkpoint, runAtStart: true },
       ],
       log,
     );
 
     const onHangup = () => {
-      policy.reload().then(
+      policy
+        .reload((next) => {
+          lookup = buildFor(next);
+        })
+        .then(
         (loaded) => log.info({ sha256: loaded.sha256 }, "access policy reloaded"),
         (error: unknown) => log.error({ err: error }, "access policy NOT reloaded; the previous policy stays in force"),
       );
@@ -124,21 +165,27 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       app,
       config,
       deps,
-      relay,
+      relay: auditRelay,
+      worker: jobWorker,
       port,
-      sweep,
+      async sweep(now: Date = clock.now()) {
+        const report = await runDue(now);
+        await jobWorker.drain();
+        return report;
+      },
       async settle() {
         while (handlers.size > 0) await Promise.allSettled([...handlers]);
-        await notifier.drain();
-        await relay!.drain();
+        await jobWorker.drain();
+        await auditRelay.drain();
       },
       async stop() {
         process.off("SIGHUP", onHangup);
+        await timer?.stop();
         await scheduler.stop();
         await app.stop();
         while (handlers.size > 0) await Promise.allSettled([...handlers]);
-        await notifier.drain();
-        await relay!.stop();
+        await jobWorker.stop(5_000);
+        await auditRelay.stop();
         if (ownsDatabase) await db.close();
       },
     };

@@ -1,6 +1,7 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type {
   AccessRequestRecord,
+  BreakGlassReviewRecord,
   GrantRecord,
   MessageKind,
   RequestMessageRef,
@@ -8,7 +9,8 @@ import type {
   RequesterHistory,
   VoteRecord,
 } from "../domain/access-records.js";
-import type { AccessStore, AccessTx } from "../domain/ports.js";
+import type { Effect, EnqueueOptions } from "../domain/effects.js";
+import type { AccessStore, AccessTx, Clock } from "../domain/ports.js";
 import { appendLedgerEntry } from "../ledger/append-ledger-entry.js";
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
@@ -16,6 +18,7 @@ type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 type RequestRow = Awaited<ReturnType<PrismaClient["accessRequest"]["findUniqueOrThrow"]>>;
 type GrantRow = Awaited<ReturnType<PrismaClient["grant"]["findUniqueOrThrow"]>>;
 type VoteRow = Awaited<ReturnType<PrismaClient["vote"]["findUniqueOrThrow"]>>;
+type ReviewRow = Awaited<ReturnType<PrismaClient["breakGlassReview"]["findUniqueOrThrow"]>>;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -23,11 +26,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class PrismaAccessStore implements AccessStore {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly options: { transactionTimeoutMs?: number; onCommit?: () => void } = {},
+    private readonly options: { clock: Clock; transactionTimeoutMs?: number; onCommit?: () => void },
   ) {}
 
   async transaction<T>(work: (tx: AccessTx) => Promise<T>): Promise<T> {
-    const result = await this.prisma.$transaction((tx) => work(new PrismaAccessTx(tx)), {
+    const result = await this.prisma.$transaction((tx) => work(new PrismaAccessTx(tx, this.options.clock)), {
       // Waiting for a busy request row or the ledger lock under a burst of clicks is normal.
       maxWait: 20_000,
       timeout: this.options.transactionTimeoutMs ?? 30_000,
@@ -42,6 +45,7 @@ export class PrismaAccessStore implements AccessStore {
       include: { votes: { orderBy: { id: "asc" } }, grant: true, messages: { orderBy: { id: "asc" } } },
     });
     if (!row) return null;
+    const review = row.breakGlass ? await this.prisma.breakGlassReview.findUnique({ where: { requestId } }) : null;
     return {
       request: toRequest(row),
       votes: row.votes.map(toVote),
@@ -49,7 +53,38 @@ export class PrismaAccessStore implements AccessStore {
       messages: row.messages.map(
         (message): RequestMessageRef => ({ channelId: message.channelId, ts: message.ts, kind: message.kind as MessageKind, recipientId: message.recipientId }),
       ),
+      review: review ? toReview(review) : null,
     };
+  }
+
+  async findGrant(idOrRequestId: string): Promise<GrantRecord | null> {
+    const row = await this.prisma.grant.findFirst({ where: { OR: [{ id: idOrRequestId }, { requestId: idOrRequestId }] } });
+    return row ? toGrant(row) : null;
+  }
+
+  async findRequestByIdempotencyKey(key: string): Promise<AccessRequestRecord | null> {
+    const row = await this.prisma.accessRequest.findUnique({ where: { idempotencyKey: key } });
+    return row ? toRequest(row) : null;
+  }
+
+  async getProvisionerState(resource: string, userId: string): Promise<unknown> {
+    const row = await this.prisma.provisionerState.findUnique({ where: { resource_userId: { resource, userId } } });
+    return row ? row.state : null;
+  }
+
+  async nextDueAt(settings: { expiryWarningSeconds: number | null; approvalReminderSeconds: number | null }): Promise<Date | null> {
+    const warn = settings.expiryWarningSeconds ?? -1;
+    const remind = settings.approvalReminderSeconds ?? -1;
+    // One round trip for every kind of due item; each branch uses an index on (status, time).
+    const rows = await this.prisma.$queryRaw<Array<{ due: Date | null }>>`
+      SELECT min(due) AS due FROM (
+        SELECT min(expires_at) AS due FROM "grant" WHERE status = 'ACTIVE'
+        UNION ALL SELECT min(expires_at) - make_interval(secs => ${warn}) FROM "grant" WHERE status = 'ACTIVE' AND warned_at IS NULL AND ${warn} > 0
+        UNION ALL SELECT min(pending_until) FROM access_request WHERE status = 'PENDING'
+        UNION ALL SELECT min(created_at) + make_interval(secs => ${remind}) FROM access_request WHERE status = 'PENDING' AND reminded_at IS NULL AND ${remind} > 0
+        UNION ALL SELECT min(next_reminder_at) FROM break_glass_review WHERE status = 'OPEN'
+      ) due_items`;
+    return rows[0]?.due ?? null;
   }
 
   async addRequestMessage(requestId: string, message: RequestMessageRef): Promise<void> {
@@ -85,19 +120,9 @@ export class PrismaAccessStore implements AccessStore {
   async listOpenForUser(userId: string): Promise<{ pending: AccessRequestRecord[]; active: GrantRecord[] }> {
     const [pending, active] = await Promise.all([
       this.prisma.accessRequest.findMany({ where: { requesterId: userId, status: "PENDING" }, orderBy: { createdAt: "asc" } }),
-      this.prisma.grant.findMany({ where: { userId, status: "ACTIVE" }, orderBy: { expiresAt: "asc" } }),
+      this.prisma.grant.findMany({ where: { userId, status: { in: ["ACTIVE", "PROVISIONING"] } }, orderBy: { expiresAt: "asc" } }),
     ]);
     return { pending: pending.map(toRequest), active: active.map(toGrant) };
-  }
-
-  async listDueGrants(now: Date, limit: number): Promise<GrantRecord[]> {
-    const rows = await this.prisma.grant.findMany({ where: { status: "ACTIVE", expiresAt: { lte: now } }, orderBy: { expiresAt: "asc" }, take: limit });
-    return rows.map(toGrant);
-  }
-
-  async listStalePending(now: Date, limit: number): Promise<AccessRequestRecord[]> {
-    const rows = await this.prisma.accessRequest.findMany({ where: { status: "PENDING", pendingUntil: { lte: now } }, orderBy: { pendingUntil: "asc" }, take: limit });
-    return rows.map(toRequest);
   }
 
   async rememberPolicy(sha256: string, text: string): Promise<void> {
@@ -106,7 +131,10 @@ export class PrismaAccessStore implements AccessStore {
 }
 
 class PrismaAccessTx implements AccessTx {
-  constructor(private readonly tx: Tx) {}
+  constructor(
+    private readonly tx: Tx,
+    private readonly clock: Clock,
+  ) {}
 
   async lockRequest(id: string): Promise<AccessRequestRecord | null> {
     // Row lock: concurrent votes on one request are evaluated strictly one after another.
@@ -119,6 +147,10 @@ class PrismaAccessTx implements AccessTx {
   async findRequestByIdempotencyKey(key: string): Promise<AccessRequestRecord | null> {
     const row = await this.tx.accessRequest.findUnique({ where: { idempotencyKey: key } });
     return row ? toRequest(row) : null;
+  }
+
+  async patchRequest(id: string, patch: Partial<Pick<AccessRequestRecord, "remindedAt">>): Promise<void> {
+    await this.tx.accessRequest.update({ where: { id }, data: patch });
   }
 
   async insertRequest(request: AccessRequestRecord, idempotencyKey: string): Promise<void> {
@@ -151,9 +183,105 @@ class PrismaAccessTx implements AccessTx {
     return row ? toGrant(row) : null;
   }
 
-  async transitionGrant(id: string, from: GrantRecord["status"], patch: Partial<GrantRecord> & Pick<GrantRecord, "status">): Promise<boolean> {
-    const { count } = await this.tx.grant.updateMany({ where: { id, status: from }, data: patch });
+  async transitionGrant(id: string, from: GrantRecord["status"] | GrantRecord["status"][], patch: Partial<GrantRecord> & Pick<GrantRecord, "status">): Promise<boolean> {
+    const { count } = await this.tx.grant.updateMany({ where: { id, status: { in: Array.isArray(from) ? from : [from] } }, data: patch });
     return count === 1;
+  }
+
+  async patchGrant(id: string, patch: Partial<Pick<GrantRecord, "expiresAt" | "warnedAt" | "extensions" | "deprovisionedAt" | "activatedAt">>): Promise<void> {
+    await this.tx.grant.update({ where: { id }, data: patch });
+  }
+
+  async coveringGrants(grant: GrantRecord): Promise<GrantRecord[]> {
+    const rows = await this.tx.grant.findMany({ where: { userId: grant.userId, resource: grant.resource, status: { in: ["ACTIVE", "PROVISIONING"] }, id: { not: grant.id } } });
+    return rows.map(toGrant);
+  }
+
+  // The sweeps below lock what they take and skip what another replica's sweep holds, so
+  // each due item is processed by exactly one process.
+  async lockDueGrants(now: Date, limit: number): Promise<GrantRecord[]> {
+    const ids = await this.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM "grant" WHERE status = 'ACTIVE' AND expires_at <= ${now} ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    return this.grantsById(ids.map((row) => row.id));
+  }
+
+  async lockGrantsToWarn(warnBefore: Date, limit: number): Promise<GrantRecord[]> {
+    const ids = await this.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM "grant" WHERE status = 'ACTIVE' AND warned_at IS NULL AND expires_at <= ${warnBefore} ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    return this.grantsById(ids.map((row) => row.id));
+  }
+
+  async lockStalePending(now: Date, limit: number): Promise<AccessRequestRecord[]> {
+    const ids = await this.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM access_request WHERE status = 'PENDING' AND pending_until <= ${now} ORDER BY pending_until LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    return this.requestsById(ids.map((row) => row.id));
+  }
+
+  async lockRequestsToRemind(openedBefore: Date, limit: number): Promise<AccessRequestRecord[]> {
+    const ids = await this.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM access_request WHERE status = 'PENDING' AND reminded_at IS NULL AND created_at <= ${openedBefore} ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    return this.requestsById(ids.map((row) => row.id));
+  }
+
+  async lockReviewsDue(now: Date, limit: number): Promise<BreakGlassReviewRecord[]> {
+    const ids = await this.tx.$queryRaw<Array<{ request_id: string }>>`
+      SELECT request_id FROM break_glass_review WHERE status = 'OPEN' AND next_reminder_at <= ${now} ORDER BY next_reminder_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    const rows = await this.tx.breakGlassReview.findMany({ where: { requestId: { in: ids.map((row) => row.request_id) } }, orderBy: { nextReminderAt: "asc" } });
+    return rows.map(toReview);
+  }
+
+  async lockReview(requestId: string): Promise<BreakGlassReviewRecord | null> {
+    const locked = await this.tx.$queryRaw<Array<{ request_id: string }>>`SELECT request_id FROM break_glass_review WHERE request_id = ${requestId} FOR UPDATE`;
+    if (locked.length === 0) return null;
+    const row = await this.tx.breakGlassReview.findUnique({ where: { requestId } });
+    return row ? toReview(row) : null;
+  }
+
+  async insertReview(review: BreakGlassReviewRecord): Promise<void> {
+    await this.tx.breakGlassReview.create({ data: review });
+  }
+
+  async patchReview(requestId: string, patch: Partial<Omit<BreakGlassReviewRecord, "requestId">>): Promise<void> {
+    await this.tx.breakGlassReview.update({ where: { requestId }, data: patch });
+  }
+
+  async setProvisionerState(resource: string, userId: string, state: unknown): Promise<void> {
+    if (state === null || state === undefined) {
+      await this.tx.provisionerState.deleteMany({ where: { resource, userId } });
+      return;
+    }
+    const json = state as object;
+    await this.tx.provisionerState.upsert({ where: { resource_userId: { resource, userId } }, create: { resource, userId, state: json }, update: { state: json } });
+  }
+
+  async enqueue(effect: Effect, options: EnqueueOptions = {}): Promise<void> {
+    const runAt = options.runAt ?? this.clock.now();
+    const payload = JSON.stringify(effect);
+    const lane = options.lane ?? null;
+    if (effect.kind === "refresh-request") {
+      // A refresh that nobody has started yet will render the latest state anyway, so a burst
+      // of changes costs one or two rounds of chat.update (Slack rate-limits it), not one each.
+      await this.tx.$executeRaw`
+        INSERT INTO job (kind, payload, lane, run_at)
+        SELECT ${effect.kind}, ${payload}::jsonb, ${lane}, ${runAt}
+        WHERE NOT EXISTS (SELECT 1 FROM job WHERE lane = ${lane} AND kind = ${effect.kind} AND done_at IS NULL AND locked_by IS NULL)`;
+      return;
+    }
+    await this.tx.$executeRaw`
+      INSERT INTO job (kind, payload, lane, dedupe_key, run_at) VALUES (${effect.kind}, ${payload}::jsonb, ${lane}, ${options.dedupeKey ?? null}, ${runAt})
+      ON CONFLICT (dedupe_key) DO NOTHING`;
+  }
+
+  private async grantsById(ids: string[]): Promise<GrantRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.tx.grant.findMany({ where: { id: { in: ids } }, orderBy: { expiresAt: "asc" } });
+    return rows.map(toGrant);
+  }
+
+  private async requestsById(ids: string[]): Promise<AccessRequestRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.tx.accessRequest.findMany({ where: { id: { in: ids } }, orderBy: { createdAt: "asc" } });
+    return rows.map(toRequest);
   }
 
   appendLedger: AccessTx["appendLedger"] = (event, at) => appendLedgerEntry(this.tx, event, at);
@@ -175,6 +303,9 @@ function toRequest(row: RequestRow): AccessRequestRecord {
     decidedAt: row.decidedAt,
     decidedBy: row.decidedBy,
     denyReason: row.denyReason,
+    breakGlass: row.breakGlass,
+    extendsGrantId: row.extendsGrantId,
+    remindedAt: row.remindedAt,
   };
 }
 
@@ -189,6 +320,24 @@ function toGrant(row: GrantRow): GrantRecord {
     expiresAt: row.expiresAt,
     endedAt: row.endedAt,
     endedBy: row.endedBy,
+    endReason: row.endReason,
+    provisioner: row.provisioner,
+    deprovisionedAt: row.deprovisionedAt,
+    warnedAt: row.warnedAt,
+    extensions: row.extensions,
+  };
+}
+
+function toReview(row: ReviewRow): BreakGlassReviewRecord {
+  return {
+    requestId: row.requestId,
+    reviewGroup: row.reviewGroup,
+    status: row.status,
+    dueAt: row.dueAt,
+    nextReminderAt: row.nextReminderAt,
+    reminders: row.reminders,
+    reviewerId: row.reviewerId,
+    reviewedAt: row.reviewedAt,
   };
 }
 

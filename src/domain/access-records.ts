@@ -1,7 +1,8 @@
 /** Plain records the domain works with; the database layer maps its rows onto these. */
 
 export type RequestStatus = "PENDING" | "APPROVED" | "DENIED" | "CANCELLED" | "EXPIRED" | "UNSATISFIABLE";
-export type GrantStatus = "ACTIVE" | "EXPIRED" | "REVOKED";
+export type GrantStatus = "PROVISIONING" | "ACTIVE" | "EXPIRED" | "REVOKED" | "FAILED";
+export type ReviewStatus = "OPEN" | "OK" | "ESCALATED";
 export type VoteDecision = "APPROVE" | "DENY";
 
 export interface AccessRequestRecord {
@@ -19,6 +20,11 @@ export interface AccessRequestRecord {
   decidedAt: Date | null;
   decidedBy: string | null;
   denyReason: string | null;
+  /** Granted at once without approvals; a review follows. */
+  breakGlass: boolean;
+  /** An extension request: approval moves this grant's expiry instead of opening a new grant. */
+  extendsGrantId: string | null;
+  remindedAt: Date | null;
 }
 
 export interface VoteRecord {
@@ -39,9 +45,17 @@ export interface GrantRecord {
   expiresAt: Date;
   endedAt: Date | null;
   endedBy: string | null;
+  endReason: string | null;
+  /** The provisioner type that grants the access; null for approval-only resources. */
+  provisioner: string | null;
+  /** When the target system confirmed the end of access (null while a revoke is still due). */
+  deprovisionedAt: Date | null;
+  warnedAt: Date | null;
+  extensions: number;
 }
 
-export type MessageKind = "channel" | "dm";
+/** channel: the approval channel; dm: an approver's DM; review: a break-glass review copy (audit channel or reviewer DM). */
+export type MessageKind = "channel" | "dm" | "review";
 
 export interface RequestMessageRef {
   channelId: string;
@@ -56,6 +70,18 @@ export interface RequestSnapshot {
   votes: VoteRecord[];
   grant: GrantRecord | null;
   messages: RequestMessageRef[];
+  review: BreakGlassReviewRecord | null;
+}
+
+export interface BreakGlassReviewRecord {
+  requestId: string;
+  reviewGroup: string;
+  status: ReviewStatus;
+  dueAt: Date;
+  nextReminderAt: Date | null;
+  reminders: number;
+  reviewerId: string | null;
+  reviewedAt: Date | null;
 }
 
 /** What approvers are shown so they don't approve blind. */

@@ -1,10 +1,12 @@
-import type { Policy, ResourcePolicy } from "./policy-model.js";
+import { requestTtlSecondsOf, type LoadedPolicy, type Policy, type ResourcePolicy } from "./policy-model.js";
 import { formatDuration, parseDuration } from "./parse-duration.js";
 import type { AccessRequestRecord, RequestSnapshot } from "./access-records.js";
 import { AppError } from "./app-error.js";
 import { describeActor, type SlackIdentity } from "./describe-actor.js";
 import { generateId } from "./generate-id.js";
-import type { AccessDeps, Directory } from "./ports.js";
+import { enqueueNotice, enqueuePost } from "./enqueue-effects.js";
+import { openGrant } from "./open-grant.js";
+import type { AccessDeps, AccessTx, Directory } from "./ports.js";
 import { eligibleApprovers, explainUnsatisfiable, resolveRuleGroups } from "./resolve-approvers.js";
 import { suggestClosest } from "./suggest-closest.js";
 
@@ -18,12 +20,20 @@ export interface NewAccessRequest {
   reason: string;
   /** Slack's trigger_id (slash command) or view id (modal): a retry carries the same one. */
   idempotencyKey: string;
+  /** `--break-glass`: granted at once without approvals, reviewed afterwards. */
+  breakGlass?: boolean;
+  /** An extension of this (active) grant of the requester's. */
+  extendsGrantId?: string | null;
 }
 
 export type CreateRequestResult =
   | { kind: "created"; snapshot: RequestSnapshot; approverIds: string[] }
   | { kind: "already-created"; snapshot: RequestSnapshot }
-  | { kind: "unsatisfiable"; snapshot: RequestSnapshot; problems: string[] };
+  | { kind: "unsatisfiable"; snapshot: RequestSnapshot; problems: string[] }
+  | { kind: "break-glass"; snapshot: RequestSnapshot; alerted: string[] };
+
+/** At most this many approvers are DMed; the rest still see the approval channel. */
+export const MAX_APPROVER_DMS = 25;
 
 /**
  * Validates a request against the policy and opens it: PENDING with the approvers notified,
@@ -34,6 +44,10 @@ export async function createAccessRequest(deps: AccessDeps, input: NewAccessRequ
   const loaded = deps.policy.current();
   const { resource, durationSeconds, reason } = checkRequestInput(loaded.policy, input);
   await assertMayRequest(loaded.policy, resource, input.requester.id, deps.directory);
+  // Why: a request the target system could never provision must not reach approvers.
+  const refusal = deps.provisioners.forResource(resource.id)?.refusal?.(input.requester.id) ?? null;
+  if (refusal) throw new AppError("CANNOT_PROVISION", refusal);
+  if (input.breakGlass) return openBreakGlass(deps, { ...input, resource, durationSeconds, reason, loaded });
 
   const membership = await resolveRuleGroups(loaded.policy, resource, deps.directory);
   const problems = explainUnsatisfiable(resource, membership, input.requester.id);
@@ -53,15 +67,16 @@ export async function createAccessRequest(deps: AccessDeps, input: NewAccessRequ
     status: problems.length === 0 ? "PENDING" : "UNSATISFIABLE",
     policySha256: loaded.sha256,
     createdAt: now,
-    pendingUntil: new Date(now.getTime() + loaded.policy.settings.requestTtlSeconds * 1000),
+    pendingUntil: new Date(now.getTime() + requestTtlSecondsOf(loaded.policy, resource) * 1000),
     decidedAt: problems.length === 0 ? null : now,
     decidedBy: null,
     denyReason: null,
+    breakGlass: false,
+    extendsGrantId: input.extendsGrantId ?? null,
+    remindedAt: null,
   };
 
-  const created = await deps.store.transaction(async (tx) => {
-    const existing = await tx.findRequestByIdempotencyKey(input.idempotencyKey);
-    if (existing) return false;
+  const created = await insertOnce(deps, input.idempotencyKey, async (tx) => {
     await tx.insertRequest(request, input.idempotencyKey);
     await tx.appendLedger(
       {
@@ -79,29 +94,135 @@ export async function createAccessRequest(deps: AccessDeps, input: NewAccessRequ
           rules: resource.rules.map((rule) => ({ group: rule.group, count: rule.count })),
           allow_self_approval: resource.allowSelfApproval,
           eligible_approvers: approverIds,
+          ...(request.extendsGrantId ? { extends_grant_id: request.extendsGrantId } : {}),
           ...(problems.length > 0 ? { problems } : {}),
         },
       },
       now,
     );
-    return true;
+    if (problems.length === 0) {
+      await enqueuePost(tx, request.id, { kind: "channel" }, `post:${request.id}:channel`);
+      for (const approverId of approverIds.slice(0, MAX_APPROVER_DMS)) {
+        await enqueuePost(tx, request.id, { kind: "dm", userId: approverId }, `post:${request.id}:dm:${approverId}`);
+      }
+    }
   });
 
-  if (!created) {
-    const existing = await deps.store.transaction((tx) => tx.findRequestByIdempotencyKey(input.idempotencyKey));
-    const snapshot = existing ? await deps.store.getSnapshot(existing.id) : null;
-    if (!snapshot) throw new Error(`request for idempotency key ${input.idempotencyKey} vanished`);
-    return { kind: "already-created", snapshot };
-  }
-
+  if (created.kind === "existing") return { kind: "already-created", snapshot: created.snapshot };
   const snapshot = (await deps.store.getSnapshot(request.id))!;
   if (problems.length > 0) return { kind: "unsatisfiable", snapshot, problems };
-  try {
-    await deps.notifier.requestOpened(snapshot, approverIds);
-  } catch (error) {
-    deps.onSideEffectError(error, `posting request ${request.id}`);
-  }
   return { kind: "created", snapshot, approverIds };
+}
+
+/**
+ * Runs `insert` once per idempotency key. A concurrent twin (a Slack retry racing the
+ * original, a double submit) loses on the unique key and is answered with the request the
+ * winner created, never with an error.
+ */
+async function insertOnce(deps: AccessDeps, key: string, insert: (tx: AccessTx) => Promise<void>): Promise<{ kind: "inserted" } | { kind: "existing"; snapshot: RequestSnapshot }> {
+  const findExisting = async () => {
+    const existing = await deps.store.findRequestByIdempotencyKey(key);
+    return existing ? deps.store.getSnapshot(existing.id) : null;
+  };
+  try {
+    const inserted = await deps.store.transaction(async (tx) => {
+      if (await tx.findRequestByIdempotencyKey(key)) return false;
+      await insert(tx);
+      return true;
+    });
+    if (inserted) return { kind: "inserted" };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+  const snapshot = await findExisting();
+  if (!snapshot) throw new Error(`request for idempotency key ${key} vanished`);
+  return { kind: "existing", snapshot };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "P2002" || /unique constraint|duplicate key/i.test(String((error as Error | null)?.message ?? ""));
+}
+
+/**
+ * `--break-glass`: access at once, without approvals, where the policy allows it. The grant,
+ * the loud alerts and the review that must follow are one transaction, so there is never a
+ * break-glass grant nobody was told about or nobody has to review.
+ */
+async function openBreakGlass(
+  deps: AccessDeps,
+  input: Omit<NewAccessRequest, "resource" | "reason"> & { resource: ResourcePolicy; durationSeconds: number; reason: string; loaded: LoadedPolicy },
+): Promise<CreateRequestResult> {
+  const { resource, loaded } = input;
+  if (!resource.breakGlass) {
+    throw new AppError("BREAK_GLASS_NOT_ALLOWED", `Break-glass is not allowed for \`${resource.id}\`. Request it normally: \`/access ${resource.id} ${formatDuration(input.durationSeconds)} <reason>\`.`);
+  }
+  if (input.reason.length === 0) {
+    throw new AppError("REASON_REQUIRED", `Break-glass needs a reason, like \`/access ${resource.id} 1h fixing INC-1234 --break-glass\`.`);
+  }
+  const review = resource.breakGlass;
+  const membership = await resolveRuleGroups(loaded.policy, resource, deps.directory);
+  const approverIds = eligibleApprovers(resource, membership, input.requester.id).map((candidate) => candidate.userId);
+  const reviewSource = loaded.policy.groups[review.reviewGroup];
+  const reviewers = reviewSource ? (await deps.directory.membersOf(reviewSource)).filter((id) => id !== input.requester.id) : [];
+  const actor = await describeActor(input.requester, deps.directory);
+  await deps.store.rememberPolicy(loaded.sha256, loaded.text);
+  const now = deps.clock.now();
+  const request: AccessRequestRecord = {
+    id: generateId("AR"),
+    teamId: input.requester.teamId,
+    requesterId: input.requester.id,
+    requesterName: input.requester.name,
+    resource: resource.id,
+    durationSeconds: input.durationSeconds,
+    reason: input.reason,
+    status: "APPROVED",
+    policySha256: loaded.sha256,
+    createdAt: now,
+    pendingUntil: now,
+    decidedAt: now,
+    decidedBy: input.requester.id,
+    denyReason: null,
+    breakGlass: true,
+    extendsGrantId: null,
+    remindedAt: null,
+  };
+  const dueAt = new Date(now.getTime() + review.reviewWithinSeconds * 1000);
+  const created = await insertOnce(deps, input.idempotencyKey, async (tx) => {
+    await tx.insertRequest(request, input.idempotencyKey);
+    await tx.appendLedger(
+      {
+        type: "request.break_glass",
+        requestId: request.id,
+        subjectId: request.requesterId,
+        resource: request.resource,
+        actor,
+        data: {
+          resource_title: resource.title,
+          duration_seconds: input.durationSeconds,
+          reason: input.reason,
+          policy_sha256: loaded.sha256,
+          review_group: review.reviewGroup,
+          review_due_at: dueAt.toISOString(),
+          alerted: approverIds,
+        },
+      },
+      now,
+    );
+    await tx.insertReview({ requestId: request.id, reviewGroup: review.reviewGroup, status: "OPEN", dueAt, nextReminderAt: new Date(now.getTime() + (review.reviewWithinSeconds * 1000) / 2), reminders: 0, reviewerId: null, reviewedAt: null });
+    await openGrant(tx, request, resource, { approvers: {}, policySha256: loaded.sha256, breakGlass: true }, now);
+    // The review copy in the audit channel carries the Reviewed buttons; reviewers get a copy too.
+    await enqueuePost(tx, request.id, { kind: "review", where: "audit-channel" }, `post:${request.id}:review`);
+    for (const reviewerId of reviewers.slice(0, MAX_APPROVER_DMS)) {
+      await enqueuePost(tx, request.id, { kind: "review", where: { userId: reviewerId } }, `post:${request.id}:review:${reviewerId}`);
+    }
+    for (const approverId of approverIds.slice(0, MAX_APPROVER_DMS)) {
+      if (reviewers.includes(approverId)) continue;
+      await enqueueNotice(tx, approverId, { kind: "break-glass", requestId: request.id }, `break-glass:${request.id}:${approverId}`);
+    }
+  });
+  if (created.kind === "existing") return { kind: "already-created", snapshot: created.snapshot };
+  return { kind: "break-glass", snapshot: (await deps.store.getSnapshot(request.id))!, alerted: approverIds };
 }
 
 /**

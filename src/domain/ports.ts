@@ -1,7 +1,10 @@
 import type { LedgerActor, LedgerEventInput } from "../ledger/ledger-hash.js";
 import type { GroupSource, LoadedPolicy } from "./policy-model.js";
+import type { RequestView } from "./build-request-view.js";
+import type { Effect, EnqueueOptions, Notice } from "./effects.js";
 import type {
   AccessRequestRecord,
+  BreakGlassReviewRecord,
   GrantRecord,
   GrantStatus,
   RequestMessageRef,
@@ -33,12 +36,29 @@ export interface AccessTx {
   insertRequest(request: AccessRequestRecord, idempotencyKey: string): Promise<void>;
   /** Guarded transition: changes the row only if it is still in `from`; says whether it did. */
   transitionRequest(id: string, from: RequestStatus, patch: Pick<AccessRequestRecord, "status"> & Partial<AccessRequestRecord>): Promise<boolean>;
+  patchRequest(id: string, patch: Partial<Pick<AccessRequestRecord, "remindedAt">>): Promise<void>;
   listVotes(requestId: string): Promise<VoteRecord[]>;
   insertVote(vote: VoteRecord, ledgerSeq: bigint): Promise<void>;
   insertGrant(grant: GrantRecord): Promise<void>;
   /** Loads a grant and locks its row; accepts a grant id or its request id. */
   lockGrant(idOrRequestId: string): Promise<GrantRecord | null>;
-  transitionGrant(id: string, from: GrantStatus, patch: Pick<GrantRecord, "status"> & Partial<GrantRecord>): Promise<boolean>;
+  /** Guarded transition from any of `from`; says whether it happened. */
+  transitionGrant(id: string, from: GrantStatus | GrantStatus[], patch: Pick<GrantRecord, "status"> & Partial<GrantRecord>): Promise<boolean>;
+  patchGrant(id: string, patch: Partial<Pick<GrantRecord, "expiresAt" | "warnedAt" | "extensions" | "deprovisionedAt" | "activatedAt">>): Promise<void>;
+  /** Other grants of the same person and resource that still need the access (ACTIVE or PROVISIONING). */
+  coveringGrants(grant: GrantRecord): Promise<GrantRecord[]>;
+  /** Due items, locked and skipped by other replicas' sweeps (FOR UPDATE SKIP LOCKED). */
+  lockDueGrants(now: Date, limit: number): Promise<GrantRecord[]>;
+  lockStalePending(now: Date, limit: number): Promise<AccessRequestRecord[]>;
+  lockGrantsToWarn(warnBefore: Date, limit: number): Promise<GrantRecord[]>;
+  lockRequestsToRemind(openedBefore: Date, limit: number): Promise<AccessRequestRecord[]>;
+  lockReviewsDue(now: Date, limit: number): Promise<BreakGlassReviewRecord[]>;
+  lockReview(requestId: string): Promise<BreakGlassReviewRecord | null>;
+  insertReview(review: BreakGlassReviewRecord): Promise<void>;
+  patchReview(requestId: string, patch: Partial<Omit<BreakGlassReviewRecord, "requestId">>): Promise<void>;
+  setProvisionerState(resource: string, userId: string, state: unknown): Promise<void>;
+  /** Queues durable after-commit work; it exists exactly when this transaction commits. */
+  enqueue(effect: Effect, options?: EnqueueOptions): Promise<void>;
   /** Appends to the hash-chained ledger; serialized with every other append. */
   appendLedger(event: LedgerEventInput, at: Date): Promise<AppendedEntry>;
 }
@@ -46,12 +66,16 @@ export interface AccessTx {
 export interface AccessStore {
   transaction<T>(work: (tx: AccessTx) => Promise<T>): Promise<T>;
   getSnapshot(requestId: string): Promise<RequestSnapshot | null>;
+  /** A grant by its id or its request's id. */
+  findGrant(idOrRequestId: string): Promise<GrantRecord | null>;
+  findRequestByIdempotencyKey(key: string): Promise<AccessRequestRecord | null>;
   addRequestMessage(requestId: string, message: RequestMessageRef): Promise<void>;
   /** Grants of `resource` to `userId` before `before`, leaving out the request being shown. */
   requesterHistory(userId: string, resource: string, before: Date, excludeRequestId: string): Promise<RequesterHistory>;
   listOpenForUser(userId: string): Promise<{ pending: AccessRequestRecord[]; active: GrantRecord[] }>;
-  listDueGrants(now: Date, limit: number): Promise<GrantRecord[]>;
-  listStalePending(now: Date, limit: number): Promise<AccessRequestRecord[]>;
+  getProvisionerState(resource: string, userId: string): Promise<unknown>;
+  /** The earliest time at which some lifecycle step falls due (for the timer), or null. */
+  nextDueAt(settings: { expiryWarningSeconds: number | null; approvalReminderSeconds: number | null }): Promise<Date | null>;
   /** Keeps the text of every policy a decision was made under, keyed by its sha256. */
   rememberPolicy(sha256: string, text: string): Promise<void>;
 }
@@ -124,22 +148,42 @@ export interface ProvisionerLookup {
   forResource(resourceId: string): Provisioner | null;
 }
 
-/** Tells people about changes; runs after the transaction has committed. */
+/** Where a copy of a request message goes; resolved from the policy by the domain. */
+export type MessageDestination =
+  | { kind: "channel"; channelId: string }
+  | { kind: "dm"; userId: string; reminder: boolean }
+  | { kind: "review"; channelId: string; overdue: boolean }
+  | { kind: "review-dm"; userId: string; overdue: boolean };
+
+/** A notice with the state it is about, as it is when the notice is sent. */
+export interface NoticeView {
+  notice: Notice;
+  snapshot: RequestSnapshot;
+  resourceTitle: string;
+}
+
+/**
+ * Renders and sends what the domain decided to tell people. It is handed everything it
+ * renders and never reads the store itself. A call that throws is retried by the job that
+ * made it, so each call does one thing and is safe to repeat.
+ */
 export interface AccessNotifier {
-  /** Posts a new request to the approval channel and DMs the approvers. */
-  requestOpened(snapshot: RequestSnapshot, approverIds: string[]): Promise<void>;
-  /** Updates every copy of the request message and tells the requester about outcomes. */
-  requestChanged(snapshot: RequestSnapshot, change: RequestChange): Promise<void>;
+  postRequestCopy(view: RequestView, destination: MessageDestination): Promise<RequestMessageRef>;
+  /** Updates each copy in place; throws when a copy could not be updated but may be later (rate limit, timeout). */
+  updateRequestCopies(view: RequestView, copies: RequestMessageRef[]): Promise<void>;
+  sendNotice(to: { userId: string } | { channelId: string }, view: NoticeView): Promise<void>;
 }
 
 export type RequestChange =
   | { kind: "vote"; voterId: string }
   | { kind: "approved"; voterId: string }
+  | { kind: "activated" }
   | { kind: "denied"; voterId: string; reason: string | null }
   | { kind: "cancelled" }
   | { kind: "expired" }
   | { kind: "grant-expired" }
-  | { kind: "grant-revoked"; byUserId: string };
+  | { kind: "grant-revoked"; byUserId: string; reason: string | null }
+  | { kind: "grant-failed" };
 
 export interface PolicySource {
   current(): LoadedPolicy;
@@ -153,7 +197,5 @@ export interface AccessDeps {
   policy: PolicySource;
   clock: Clock;
   notifier: AccessNotifier;
-  provisioner: Provisioner;
-  /** Reports failures of after-commit side effects, which must never undo a decision. */
-  onSideEffectError(error: unknown, context: string): void;
+  provisioners: ProvisionerLookup;
 }

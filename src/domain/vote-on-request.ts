@@ -1,10 +1,11 @@
 import type { ResourcePolicy } from "./policy-model.js";
-import type { AccessRequestRecord, GrantRecord, RequestSnapshot, VoteRecord } from "./access-records.js";
+import type { AccessRequestRecord, RequestSnapshot, VoteRecord } from "./access-records.js";
 import { AppError } from "./app-error.js";
 import { describeActor, type SlackIdentity } from "./describe-actor.js";
 import { evaluateApproval, unmetRules, type ApprovalEvaluation } from "./evaluate-approval.js";
-import { generateId } from "./generate-id.js";
-import type { AccessDeps, AccessTx } from "./ports.js";
+import { enqueueNotice, enqueueRefresh } from "./enqueue-effects.js";
+import { openGrant } from "./open-grant.js";
+import type { AccessDeps } from "./ports.js";
 import { groupsOf, resolveRuleGroups, type GroupMembership } from "./resolve-approvers.js";
 import { sha256OfCanonical } from "../ledger/ledger-hash.js";
 import { describeClosedRequest } from "./describe-closed-request.js";
@@ -63,6 +64,8 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
       );
       await tx.insertVote(vote, entry.seq);
       await tx.transitionRequest(request.id, "PENDING", { status: "DENIED", decidedAt: now, decidedBy: input.voter.id, denyReason });
+      await enqueueNotice(tx, request.requesterId, { kind: "outcome", requestId: request.id, change: { kind: "denied", voterId: input.voter.id, reason: denyReason } }, `denied:${request.id}`);
+      await enqueueRefresh(tx, request.id);
       return { kind: "recorded" as const, evaluation: null, countedToward: null, outcome: "denied" as const };
     }
 
@@ -84,33 +87,19 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
       now,
     );
     await tx.insertVote(vote, entry.seq);
-    if (!evaluation.satisfied) return { kind: "recorded" as const, evaluation, countedToward, outcome: "pending" as const };
-
-    await activateGrant(tx, request, evaluation, loaded.sha256, now, input.voter.id);
+    if (!evaluation.satisfied) {
+      await enqueueRefresh(tx, request.id);
+      return { kind: "recorded" as const, evaluation, countedToward, outcome: "pending" as const };
+    }
+    const moved = await tx.transitionRequest(request.id, "PENDING", { status: "APPROVED", decidedAt: now, decidedBy: input.voter.id });
+    if (!moved) throw new Error(`request ${request.id} left PENDING while locked`);
+    await openGrant(tx, { ...request, status: "APPROVED", decidedAt: now, decidedBy: input.voter.id }, resource, { approvers: evaluation.assignment, policySha256: loaded.sha256 }, now);
     return { kind: "recorded" as const, evaluation, countedToward, outcome: "approved" as const };
   });
 
   const snapshot = (await deps.store.getSnapshot(input.requestId))!;
   if (outcome.kind === "duplicate") return { kind: "duplicate", snapshot };
 
-  if (outcome.outcome === "approved" && snapshot.grant) {
-    try {
-      await deps.provisioner.grant(snapshot.grant, snapshot.request);
-    } catch (error) {
-      deps.onSideEffectError(error, `provisioning grant ${snapshot.grant.id}`);
-    }
-  }
-  const change =
-    outcome.outcome === "approved"
-      ? ({ kind: "approved", voterId: input.voter.id } as const)
-      : outcome.outcome === "denied"
-        ? ({ kind: "denied", voterId: input.voter.id, reason: denyReason } as const)
-        : ({ kind: "vote", voterId: input.voter.id } as const);
-  try {
-    await deps.notifier.requestChanged(snapshot, change);
-  } catch (error) {
-    deps.onSideEffectError(error, `updating messages of ${input.requestId}`);
-  }
   return { kind: "recorded", snapshot, evaluation: outcome.evaluation, countedToward: outcome.countedToward, outcome: outcome.outcome };
 }
 
@@ -156,41 +145,6 @@ function describeEvaluation(evaluation: ApprovalEvaluation): Record<string, unkn
     rules: evaluation.rules.map((rule) => ({ group: rule.group, required: rule.required, filled: rule.filled, approvers: rule.assigned })),
     missing: unmetRules(evaluation).map((rule) => ({ group: rule.group, missing: rule.required - rule.filled })),
   };
-}
-
-async function activateGrant(tx: AccessTx, request: AccessRequestRecord, evaluation: ApprovalEvaluation, policySha256: string, now: Date, lastVoterId: string): Promise<void> {
-  const moved = await tx.transitionRequest(request.id, "PENDING", { status: "APPROVED", decidedAt: now, decidedBy: lastVoterId });
-  if (!moved) throw new Error(`request ${request.id} left PENDING while locked`);
-  const grant: GrantRecord = {
-    id: generateId("GR"),
-    requestId: request.id,
-    userId: request.requesterId,
-    resource: request.resource,
-    status: "ACTIVE",
-    activatedAt: now,
-    expiresAt: new Date(now.getTime() + request.durationSeconds * 1000),
-    endedAt: null,
-    endedBy: null,
-  };
-  await tx.insertGrant(grant);
-  await tx.appendLedger(
-    {
-      type: "grant.activated",
-      requestId: request.id,
-      subjectId: request.requesterId,
-      resource: request.resource,
-      actor: { kind: "system", name: "accessbot" },
-      data: {
-        grant_id: grant.id,
-        activated_at: grant.activatedAt.toISOString(),
-        expires_at: grant.expiresAt.toISOString(),
-        duration_seconds: request.durationSeconds,
-        approvers: evaluation.assignment,
-        policy_sha256: policySha256,
-      },
-    },
-    now,
-  );
 }
 
 function assertMayVote(resource: ResourcePolicy, membership: GroupMembership, request: AccessRequestRecord, voterId: string): void {

@@ -23,9 +23,14 @@ export class ReloadablePolicy implements PolicySource {
     return this.loaded;
   }
 
-  /** Returns the new policy, or throws PolicyError and keeps the old one. */
-  async reload(): Promise<LoadedPolicy> {
-    this.loaded = await loadPolicyFile(this.path, this.provisionerTypes);
+  /**
+   * Returns the new policy, or throws (PolicyError, or whatever `accept` throws) and keeps the
+   * old one. `accept` sees the new policy before it is in force, e.g. to build its provisioners.
+   */
+  async reload(accept?: (loaded: LoadedPolicy) => void): Promise<LoadedPolicy> {
+    const next = await loadPolicyFile(this.path, this.provisionerTypes);
+    accept?.(next);
+    this.loaded = next;
     return this.loaded;
   }
 }

@@ -34,7 +34,9 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
   const common = {
     token: config.slack.botToken,
     logger,
-    clientOptions: { slackApiUrl: config.slack.apiUrl },
+    // Why: a Slack call that never answers must not hold a job (or shutdown) forever; work is
+    // retried from durable state instead, so a few quick retries here are enough.
+    clientOptions: { slackApiUrl: config.slack.apiUrl, timeout: 10_000, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 } },
     customRoutes,
   };
   // Socket Mode: the receiver's own WebClient (apps.connections.open with the app token) takes

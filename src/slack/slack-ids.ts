@@ -7,11 +7,20 @@ export const SLASH_COMMAND = "/access";
 export const ActionIds = {
   approve: "access_approve",
   deny: "access_deny",
+  /** On the expiry warning: ask for more time / end the grant now ("I'm done"). */
+  extend: "access_extend",
+  release: "access_release",
+  /** On an expired request's DM: file the same request again. */
+  requestAgain: "access_request_again",
+  /** On a break-glass review copy. */
+  reviewOk: "access_review_ok",
+  reviewEscalate: "access_review_escalate",
 } as const;
 
 export const CallbackIds = {
   requestModal: "access_request_modal",
   denyModal: "access_deny_modal",
+  extendModal: "access_extend_modal",
 } as const;
 
 export const BlockIds = {
@@ -20,6 +29,9 @@ export const BlockIds = {
   duration: "access_duration",
   reason: "access_reason",
   denyReason: "access_deny_reason",
+  extendDuration: "access_extend_duration",
+  extendReason: "access_extend_reason",
+  notice: "access_notice",
 } as const;
 
 export const InputActionIds = {

@@ -1,98 +1,91 @@
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
-import type { RequestSnapshot } from "../domain/access-records.js";
-import { buildRequestView } from "../domain/build-request-view.js";
-import type { AccessDeps, AccessNotifier, RequestChange } from "../domain/ports.js";
-import { buildOutcomeText } from "./blocks/build-outcome-text.js";
-import { buildRequestMessage } from "./blocks/build-request-message.js";
-import { KeyedQueue } from "./keyed-queue.js";
+import type { RequestMessageRef } from "../domain/access-records.js";
+import type { RequestView } from "../domain/build-request-view.js";
+import type { AccessNotifier, MessageDestination, NoticeView } from "../domain/ports.js";
+import { buildNoticeMessage } from "./blocks/build-notice-message.js";
+import { buildBreakGlassMessage, buildRequestMessage, type SlackMessage } from "./blocks/build-request-message.js";
 
-type ViewDeps = Pick<AccessDeps, "policy" | "directory" | "store" | "clock">;
-
-/** At most this many approvers are DMed; the rest still see the approval channel. */
-const MAX_APPROVER_DMS = 25;
+/** Slack errors that will never go away by retrying the same update. */
+const PERMANENT_ERRORS = new Set(["message_not_found", "channel_not_found", "cant_update_message", "edit_window_closed", "is_archived", "not_in_channel", "user_not_found", "account_inactive", "invalid_blocks"]);
 
 /**
- * Posts and updates request messages in Slack. Updates for one request run one at a time and
- * always render the latest committed state, so a slow update can never overwrite a newer one.
+ * Renders what the domain hands it and sends it to Slack. Each method does one thing, so a
+ * job that failed half-way repeats little; every call has the client's timeout. DM channel
+ * ids are cached: they never change for a user.
  */
 export class SlackNotifier implements AccessNotifier {
-  private readonly queue = new KeyedQueue();
-  private readonly refreshQueued = new Map<string, Promise<void>>();
+  private readonly dmChannels = new Map<string, string>();
 
   constructor(
     private readonly client: WebClient,
-    private readonly deps: ViewDeps,
     private readonly log: Logger,
   ) {}
 
-  requestOpened(snapshot: RequestSnapshot, approverIds: string[]): Promise<void> {
-    return this.queue.run(snapshot.request.id, async () => {
-      const message = buildRequestMessage(await buildRequestView(this.deps, snapshot));
-      const channel = this.deps.policy.current().policy.settings.approvalChannel;
-      try {
-        const posted = await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
-        await this.deps.store.addRequestMessage(snapshot.request.id, { channelId: posted.channel!, ts: posted.ts!, kind: "channel", recipientId: null });
-      } catch (error) {
-        this.log.error({ err: error, channel, requestId: snapshot.request.id }, `could not post to the approval channel ${channel}: invite the bot there with /invite @accessbot`);
+  async postRequestCopy(view: RequestView, destination: MessageDestination): Promise<RequestMessageRef> {
+    const review = destination.kind === "review" || destination.kind === "review-dm";
+    const message = review ? buildBreakGlassMessage(view, { overdue: destination.overdue }) : buildRequestMessage(view);
+    if (destination.kind === "dm" && destination.reminder) message.text = `Reminder: ${message.text}`;
+    const channel = destination.kind === "channel" || destination.kind === "review" ? destination.channelId : await this.openDm(destination.userId);
+    try {
+      const posted = await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+      const recipientId = destination.kind === "dm" || destination.kind === "review-dm" ? destination.userId : null;
+      return { channelId: posted.channel ?? channel, ts: posted.ts!, kind: destination.kind === "channel" ? "channel" : review ? "review" : "dm", recipientId };
+    } catch (error) {
+      if (destination.kind === "channel" && slackError(error) === "not_in_channel") {
+        this.log.error({ channel }, `could not post to the approval channel ${channel}: invite the bot there with /invite @accessbot`);
       }
-      for (const approverId of approverIds.slice(0, MAX_APPROVER_DMS)) {
-        try {
-          const channelId = await this.openDm(approverId);
-          const posted = await this.client.chat.postMessage({ channel: channelId, text: message.text, blocks: message.blocks, unfurl_links: false });
-          await this.deps.store.addRequestMessage(snapshot.request.id, { channelId: posted.channel ?? channelId, ts: posted.ts!, kind: "dm", recipientId: approverId });
-        } catch (error) {
-          this.log.warn({ err: error, approverId, requestId: snapshot.request.id }, "could not DM an approver");
-        }
-      }
-      if (approverIds.length > MAX_APPROVER_DMS) {
-        this.log.info({ requestId: snapshot.request.id, approvers: approverIds.length }, `only the first ${MAX_APPROVER_DMS} approvers were DMed`);
-      }
-    });
+      throw error;
+    }
   }
 
-  requestChanged(snapshot: RequestSnapshot, change: RequestChange): Promise<void> {
-    const id = snapshot.request.id;
-    const refresh = this.refreshQueued.get(id) ?? this.queueRefresh(id);
-    const outcome = buildOutcomeText(snapshot, change);
-    if (!outcome) return refresh;
-    return this.queue.run(id, async () => {
-      const channel = await this.openDm(snapshot.request.requesterId);
-      await this.client.chat.postMessage({ channel, text: outcome, unfurl_links: false });
+  async updateRequestCopies(view: RequestView, copies: RequestMessageRef[]): Promise<void> {
+    const request = buildRequestMessage(view);
+    let review: SlackMessage | null = null;
+    const results = await Promise.allSettled(
+      copies.map((ref) => {
+        const message = ref.kind === "review" ? (review ??= buildBreakGlassMessage(view)) : request;
+        return this.client.chat.update({ channel: ref.channelId, ts: ref.ts, text: message.text, blocks: message.blocks });
+      }),
+    );
+    const retryable: unknown[] = [];
+    results.forEach((result, index) => {
+      if (result.status === "fulfilled") return;
+      if (PERMANENT_ERRORS.has(slackError(result.reason) ?? "")) {
+        this.log.warn({ err: result.reason, message: copies[index] }, "a copy of a request message can no longer be updated; skipping it");
+      } else {
+        retryable.push(result.reason);
+      }
     });
+    if (retryable.length > 0) throw new AggregateError(retryable, `${retryable.length} of ${copies.length} copies of ${view.snapshot.request.id} could not be updated yet`);
   }
 
-  /**
-   * Re-renders every copy of the message from the latest committed state. A refresh that is
-   * still waiting in the queue already covers any later change, so a burst of clicks costs
-   * one or two rounds of chat.update, not one per click (Slack rate-limits chat.update).
-   */
-  private queueRefresh(requestId: string): Promise<void> {
-    const refresh = this.queue.run(requestId, async () => {
-      this.refreshQueued.delete(requestId);
-      const latest = await this.deps.store.getSnapshot(requestId);
-      if (!latest) return;
-      const message = buildRequestMessage(await buildRequestView(this.deps, latest));
-      const results = await Promise.allSettled(
-        latest.messages.map((ref) => this.client.chat.update({ channel: ref.channelId, ts: ref.ts, text: message.text, blocks: message.blocks })),
-      );
-      results.forEach((result, index) => {
-        if (result.status === "rejected") this.log.warn({ err: result.reason, message: latest.messages[index] }, "could not update a request message");
-      });
-    });
-    this.refreshQueued.set(requestId, refresh);
-    return refresh;
-  }
-
-  /** Resolves once every queued post and update has been sent. */
-  drain(): Promise<void> {
-    return this.queue.drain();
+  async sendNotice(to: { userId: string } | { channelId: string }, view: NoticeView): Promise<void> {
+    const message = buildNoticeMessage(view);
+    if (!message) return;
+    const channel = "channelId" in to ? to.channelId : await this.openDm(to.userId);
+    try {
+      await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+    } catch (error) {
+      if (PERMANENT_ERRORS.has(slackError(error) ?? "")) {
+        this.log.warn({ err: error, channel, notice: view.notice.kind }, "a notice could not be delivered and never will be; skipping it");
+        return;
+      }
+      throw error;
+    }
   }
 
   private async openDm(userId: string): Promise<string> {
+    const cached = this.dmChannels.get(userId);
+    if (cached) return cached;
     const opened = await this.client.conversations.open({ users: userId });
     const id = opened.channel?.id;
     if (!id) throw new Error(`conversations.open returned no channel for ${userId}`);
+    this.dmChannels.set(userId, id);
     return id;
   }
+}
+
+function slackError(error: unknown): string | undefined {
+  return (error as { data?: { error?: string } } | null)?.data?.error;
 }

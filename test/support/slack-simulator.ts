@@ -788,6 +788,7 @@ class SlackSimulatorImpl implements SlackSimulator {
       "views.update": (p) => this.viewsUpdate(p),
       "users.info": (p) => this.usersInfo(p),
       "usergroups.users.list": (p) => this.usergroupsUsersList(p),
+      "usergroups.users.update": (p) => this.usergroupsUsersUpdate(p),
     };
     this.restoreInitialState();
     this.events.setMaxListeners(0); // one listener per pending waitFor; many may be pending at once
@@ -1487,6 +1488,27 @@ class SlackSimulatorImpl implements SlackSimulator {
     const members = this.usergroups.get(id);
     if (!members) return fail("no_such_subteam");
     return ok({ users: [...members] });
+  }
+
+  /** Replaces the whole member list, as Slack does; Slack refuses to empty a group (usergroups.disable does that). */
+  private usergroupsUsersUpdate(params: SlackParams): SlackApiResult {
+    const id = str(params, "usergroup");
+    if (id === undefined) return failWithMessages("invalid_arguments", ["missing required field: usergroup"]);
+    if (!this.usergroups.has(id)) return fail("no_such_subteam");
+    // Form bodies carry "U1,U2" (spaces allowed); JSON bodies may carry an array.
+    const raw = Array.isArray(params.users) ? params.users.map(String).join(",") : (str(params, "users") ?? "");
+    const users = [...new Set(raw.split(",").map((u) => u.trim()).filter((u) => u !== ""))];
+    if (users.length === 0) return fail("no_users_provided");
+    // Unknown ids, bots and deactivated accounts cannot be members.
+    if (users.some((u) => { const user = this.users.get(u); return !user || user.isBot === true || user.deleted === true; })) return fail("invalid_users");
+    this.usergroups.set(id, users);
+    return ok({
+      usergroup: {
+        id, team_id: this.teamId, is_usergroup: true, is_external: false, handle: id.toLowerCase(),
+        date_update: Math.floor(Date.now() / 1000), updated_by: this.botUserId,
+        users: [...users], ...(truthy(params.include_count) ? { user_count: users.length } : {}),
+      },
+    });
   }
 
   // ------------------------------------------------------------ Socket Mode

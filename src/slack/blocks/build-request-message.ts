@@ -27,7 +27,7 @@ const STATUS_LINE: Record<string, string> = {
 export function buildRequestMessage(view: RequestView): SlackMessage {
   const { request, votes, grant } = view.snapshot;
   const blocks: KnownBlock[] = [
-    { type: "header", text: { type: "plain_text", text: truncate(`Access request ${request.id}: ${request.resource}`, 150) } },
+    { type: "header", text: { type: "plain_text", text: truncate(`${request.extendsGrantId ? "Extension request" : "Access request"} ${request.id}: ${request.resource}`, 150) } },
     {
       type: "section",
       fields: [
@@ -75,6 +75,8 @@ export function buildRequestMessage(view: RequestView): SlackMessage {
 
 function statusLine(view: RequestView): string {
   const { request, grant } = view.snapshot;
+  if (grant?.status === "PROVISIONING") return ":gear: Approved; access is being set up";
+  if (grant?.status === "FAILED") return ":x: Approved, but provisioning failed; nothing was granted";
   if (grant?.status === "ACTIVE") return `:large_green_circle: Active until ${formatSlackDate(grant.expiresAt)}`;
   if (grant?.status === "EXPIRED") return ":white_circle: Granted, now expired";
   if (grant?.status === "REVOKED") return ":white_circle: Granted, ended early";
@@ -88,7 +90,8 @@ function statusText(view: RequestView): string {
 
 function describeGrant(grant: NonNullable<RequestView["snapshot"]["grant"]>): string {
   const window = `Granted ${formatSlackDate(grant.activatedAt)}, scheduled to end ${formatSlackDate(grant.expiresAt)}`;
-  if (grant.status === "REVOKED" && grant.endedAt) return `${window}; ended early by <@${grant.endedBy}> ${formatSlackDate(grant.endedAt)}`;
+  if (grant.status === "REVOKED" && grant.endedAt) return `${window}; ended early by <@${grant.endedBy}> ${formatSlackDate(grant.endedAt)}${grant.endReason ? `: ${escapeMrkdwn(truncate(grant.endReason, 300))}` : ""}`;
+  if (grant.status === "FAILED") return `Provisioning failed ${grant.endedAt ? formatSlackDate(grant.endedAt) : ""}; anything partly granted is being cleaned up`;
   if (grant.status === "EXPIRED" && grant.endedAt) return `${window}; expired ${formatSlackDate(grant.endedAt)}`;
   return window;
 }
@@ -103,4 +106,50 @@ function describeHistory(view: RequestView): string {
   const recent = history.recentGrants.map((grant) => `${formatSlackDate(grant.activatedAt, "{date_short}")} for ${formatDuration(grant.durationSeconds)} (“${escapeMrkdwn(truncate(grant.reason, 60))}”)`);
   const denied = history.deniedLast30Days > 0 ? ` ${history.deniedLast30Days} denied.` : "";
   return `:mag: ${who} had ${history.grantsLast30Days} ${history.grantsLast30Days === 1 ? "grant" : "grants"} of ${resource} in the last 30 days.${denied}${recent.length > 0 ? ` Recent: ${recent.join("; ")}` : ""}`;
+}
+
+const REVIEW_STATUS: Record<string, string> = {
+  OPEN: ":eyes: Waiting for review",
+  OK: ":white_check_mark: Reviewed: OK",
+  ESCALATED: ":rotating_light: Reviewed: escalated",
+};
+
+/**
+ * A break-glass grant as the audit channel and the review group see it: loud, with the
+ * reason, the grant's state, and the review buttons until someone reviews it.
+ */
+export function buildBreakGlassMessage(view: RequestView, options: { overdue?: boolean } = {}): SlackMessage {
+  const { request, grant, review } = view.snapshot;
+  const blocks: KnownBlock[] = [
+    { type: "header", text: { type: "plain_text", text: truncate(`🚨 Break-glass ${request.id}: ${request.resource}`, 150) } },
+    {
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: `*Who*\n<@${request.requesterId}>` },
+        { type: "mrkdwn", text: `*Resource*\n\`${request.resource}\` ${escapeMrkdwn(truncate(view.resourceTitle, 200))}` },
+        { type: "mrkdwn", text: `*Duration*\n${formatDuration(request.durationSeconds)}, without approval` },
+        { type: "mrkdwn", text: `*Access*\n${statusLine(view)}` },
+      ],
+    },
+    { type: "section", text: { type: "plain_text", text: `Reason: ${truncate(request.reason, 2900)}`, emoji: false } },
+  ];
+  if (review) {
+    const overdue = review.status === "OPEN" && (options.overdue ?? false);
+    const state = review.status === "OPEN"
+      ? `${overdue ? ":warning: *Review overdue*" : REVIEW_STATUS.OPEN} (due ${formatSlackDate(review.dueAt)}, by a member of ${escapeMrkdwn(review.reviewGroup)}, not the requester)`
+      : `${REVIEW_STATUS[review.status]} by <@${review.reviewerId}> ${review.reviewedAt ? formatSlackDate(review.reviewedAt) : ""}`;
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: state } });
+    if (review.status === "OPEN") {
+      blocks.push({
+        type: "actions",
+        block_id: BlockIds.actions,
+        elements: [
+          { type: "button", action_id: ActionIds.reviewOk, style: "primary", text: { type: "plain_text", text: "Reviewed: OK" }, value: request.id },
+          { type: "button", action_id: ActionIds.reviewEscalate, style: "danger", text: { type: "plain_text", text: "Reviewed: escalate" }, value: request.id },
+        ],
+      });
+    }
+  }
+  if (grant) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: describeGrant(grant) }] });
+  return { text: `Break-glass ${request.id}: <@${request.requesterId}> took ${request.resource} for ${formatDuration(request.durationSeconds)} without approval (${review ? review.status.toLowerCase() : "no review"})`, blocks };
 }

@@ -1,0 +1,74 @@
+import type { PrismaClient } from "../generated/prisma/client.js";
+import type { ClaimedJob, JobQueue } from "../jobs/job-queue.js";
+
+/** Any constant works; it only has to differ from the ledger's and Prisma's advisory lock keys. */
+const CLAIM_LOCK_KEY = 7_436_001;
+
+interface JobRow {
+  id: bigint;
+  kind: string;
+  payload: unknown;
+  lane: string | null;
+  attempts: number;
+  locked_until: Date;
+}
+
+/**
+ * The job table (`job`) on PostgreSQL or PGlite. Claims are short transactions serialised
+ * by an advisory lock, which makes "one job per lane at a time" hold across replicas without
+ * holding any transaction open while a job runs.
+ */
+export class PrismaJobQueue implements JobQueue {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async claim(workerId: string, now: Date, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
+    if (limit <= 0) return [];
+    const wall = new Date();
+    const leaseUntil = new Date(wall.getTime() + leaseMs);
+    const rows = await this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`;
+      return tx.$queryRaw<JobRow[]>`
+        UPDATE job SET locked_by = ${workerId}, locked_until = ${leaseUntil}, attempts = attempts + 1
+        WHERE id IN (
+          SELECT id FROM (
+            SELECT DISTINCT ON (coalesce(j.lane, 'job:' || j.id)) j.id, j.run_at
+            FROM job j
+            WHERE j.done_at IS NULL AND j.run_at <= ${now}
+              AND (j.locked_until IS NULL OR j.locked_until < ${wall})
+              AND (j.lane IS NULL OR NOT EXISTS (
+                SELECT 1 FROM job busy WHERE busy.lane = j.lane AND busy.done_at IS NULL AND busy.locked_until >= ${wall}))
+            ORDER BY coalesce(j.lane, 'job:' || j.id), j.run_at, j.id
+          ) first_per_lane
+          ORDER BY run_at, id
+          LIMIT ${limit}
+        )
+        RETURNING id, kind, payload, lane, attempts, locked_until`;
+    });
+    return rows
+      .map((row) => ({ id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async complete(job: ClaimedJob, workerId: string, outcome: "done" | "failed", error?: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE job SET done_at = now(), outcome = ${outcome}, locked_by = NULL, locked_until = NULL, last_error = ${error ?? null}
+      WHERE id = ${job.id} AND locked_by = ${workerId} AND done_at IS NULL`;
+  }
+
+  async retry(job: ClaimedJob, workerId: string, at: Date, error: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE job SET run_at = ${at}, locked_by = NULL, locked_until = NULL, last_error = ${error.slice(0, 1000)}
+      WHERE id = ${job.id} AND locked_by = ${workerId} AND done_at IS NULL`;
+  }
+
+  async nextRunAt(): Promise<Date | null> {
+    const rows = await this.prisma.$queryRaw<Array<{ due: Date | null }>>`
+      SELECT min(greatest(run_at, coalesce(locked_until, run_at))) AS due FROM job WHERE done_at IS NULL`;
+    return rows[0]?.due ?? null;
+  }
+
+  async oldestDue(now: Date): Promise<Date | null> {
+    const rows = await this.prisma.$queryRaw<Array<{ due: Date | null }>>`SELECT min(run_at) AS due FROM job WHERE done_at IS NULL AND run_at <= ${now}`;
+    return rows[0]?.due ?? null;
+  }
+}

@@ -1,0 +1,136 @@
+import type { RequestSnapshot } from "./access-records.js";
+import { buildRequestView } from "./build-request-view.js";
+import { SYSTEM_ACTOR } from "./describe-actor.js";
+import type { Effect, EffectResult, Notice, PostTarget } from "./effects.js";
+import { enqueueNotice, enqueuePost } from "./enqueue-effects.js";
+import { deprovisionGrant, extendProvision, provisionGrant } from "./provision-grant.js";
+import type { AccessDeps, MessageDestination, NoticeView } from "./ports.js";
+import { eligibleApprovers, resolveRuleGroups } from "./resolve-approvers.js";
+import { MAX_APPROVER_DMS } from "./create-access-request.js";
+
+const DONE: EffectResult = { kind: "done" };
+
+/**
+ * Performs one durable effect from the state in the database now. Called by the job worker,
+ * possibly more than once for the same effect (a crash after the work but before "done"), so
+ * each branch is safe to repeat. Throwing means "retry later".
+ */
+export async function performEffect(deps: AccessDeps, effect: Effect, attempt: number, now: Date): Promise<EffectResult> {
+  switch (effect.kind) {
+    case "provision":
+      return provisionGrant(deps, effect.grantId, attempt, now);
+    case "deprovision":
+      return deprovisionGrant(deps, effect.grantId, attempt, now);
+    case "extend-provision":
+      return extendProvision(deps, effect.grantId, new Date(effect.previousExpiresAt), attempt, now);
+    case "post-request":
+      return postRequestCopy(deps, effect.requestId, effect.target);
+    case "refresh-request": {
+      const snapshot = await deps.store.getSnapshot(effect.requestId);
+      if (!snapshot || snapshot.messages.length === 0) return DONE;
+      await deps.notifier.updateRequestCopies(await buildRequestView(deps, snapshot), snapshot.messages);
+      return DONE;
+    }
+    case "notify":
+    case "alert": {
+      const view = await noticeView(deps, effect.notice);
+      if (!view || isStale(view)) return DONE;
+      const to = effect.kind === "notify" ? { userId: effect.userId } : { channelId: deps.policy.current().policy.settings.auditChannel };
+      await deps.notifier.sendNotice(to, view);
+      return DONE;
+    }
+    case "remind-approvers":
+      return remindApprovers(deps, effect.requestId, now);
+    case "remind-reviewers":
+      return remindReviewers(deps, effect.requestId, effect.round, effect.overdue);
+  }
+}
+
+async function postRequestCopy(deps: AccessDeps, requestId: string, target: PostTarget): Promise<EffectResult> {
+  const snapshot = await deps.store.getSnapshot(requestId);
+  if (!snapshot) return DONE;
+  const { settings } = deps.policy.current().policy;
+  const destination = toDestination(target, settings);
+  const repeat = (target.kind === "dm" || target.kind === "review") && target.reminder === true;
+  if (repeat ? !stillOpen(snapshot) : alreadyPosted(snapshot, destination)) return DONE;
+  const ref = await deps.notifier.postRequestCopy(await buildRequestView(deps, snapshot), destination);
+  await deps.store.addRequestMessage(requestId, ref);
+  return DONE;
+}
+
+function toDestination(target: PostTarget, settings: { approvalChannel: string; auditChannel: string }): MessageDestination {
+  switch (target.kind) {
+    case "channel":
+      return { kind: "channel", channelId: settings.approvalChannel };
+    case "dm":
+      return { kind: "dm", userId: target.userId, reminder: target.reminder ?? false };
+    case "review":
+      return target.where === "audit-channel" ? { kind: "review", channelId: settings.auditChannel, overdue: target.overdue ?? false } : { kind: "review-dm", userId: target.where.userId, overdue: target.overdue ?? false };
+  }
+}
+
+/** A crash between posting and recording the copy may still post twice; this stops every other repeat. */
+function alreadyPosted(snapshot: RequestSnapshot, destination: MessageDestination): boolean {
+  return snapshot.messages.some((ref) => {
+    if (destination.kind === "channel") return ref.kind === "channel";
+    if (destination.kind === "dm") return ref.kind === "dm" && ref.recipientId === destination.userId;
+    if (destination.kind === "review") return ref.kind === "review" && ref.recipientId === null;
+    return ref.kind === "review" && ref.recipientId === destination.userId;
+  });
+}
+
+function stillOpen(snapshot: RequestSnapshot): boolean {
+  return snapshot.request.breakGlass ? snapshot.review?.status === "OPEN" : snapshot.request.status === "PENDING";
+}
+
+async function noticeView(deps: AccessDeps, notice: Notice): Promise<NoticeView | null> {
+  const snapshot = await deps.store.getSnapshot(notice.requestId);
+  if (!snapshot) return null;
+  const resource = deps.policy.current().policy.resources[snapshot.request.resource];
+  return { notice, snapshot, resourceTitle: resource?.title ?? snapshot.request.resource };
+}
+
+/** Notices about a state that has moved on since they were queued are not worth sending. */
+function isStale(view: NoticeView): boolean {
+  const { notice, snapshot } = view;
+  if (notice.kind === "expiry-warning") return snapshot.grant?.status !== "ACTIVE";
+  return false;
+}
+
+async function remindApprovers(deps: AccessDeps, requestId: string, now: Date): Promise<EffectResult> {
+  const snapshot = await deps.store.getSnapshot(requestId);
+  if (!snapshot || snapshot.request.status !== "PENDING") return DONE;
+  const { policy } = deps.policy.current();
+  const resource = policy.resources[snapshot.request.resource];
+  if (!resource) return DONE;
+  const membership = await resolveRuleGroups(policy, resource, deps.directory);
+  const voted = new Set(snapshot.votes.map((vote) => vote.voterId));
+  const waiting = eligibleApprovers(resource, membership, snapshot.request.requesterId)
+    .map((candidate) => candidate.userId)
+    .filter((id) => !voted.has(id))
+    .slice(0, MAX_APPROVER_DMS);
+  await deps.store.transaction(async (tx) => {
+    await tx.appendLedger(
+      { type: "request.reminded", requestId, subjectId: snapshot.request.requesterId, resource: snapshot.request.resource, actor: SYSTEM_ACTOR, data: { approvers: waiting } },
+      now,
+    );
+    for (const userId of waiting) await enqueuePost(tx, requestId, { kind: "dm", userId, reminder: true }, `remind:${requestId}:${userId}`);
+    await enqueueNotice(tx, snapshot.request.requesterId, { kind: "approvers-reminded", requestId, approverIds: waiting }, `reminded:${requestId}`);
+  });
+  return DONE;
+}
+
+async function remindReviewers(deps: AccessDeps, requestId: string, round: number, overdue: boolean): Promise<EffectResult> {
+  const snapshot = await deps.store.getSnapshot(requestId);
+  if (!snapshot?.review || snapshot.review.status !== "OPEN") return DONE;
+  const { policy } = deps.policy.current();
+  const group = policy.groups[snapshot.review.reviewGroup];
+  const reviewers = group ? (await deps.directory.membersOf(group)).filter((id) => id !== snapshot.request.requesterId).slice(0, MAX_APPROVER_DMS) : [];
+  await deps.store.transaction(async (tx) => {
+    if (overdue) await enqueuePost(tx, requestId, { kind: "review", where: "audit-channel", overdue: true, reminder: true }, `review-repost:${requestId}:${round}`);
+    for (const userId of reviewers) {
+      await enqueuePost(tx, requestId, { kind: "review", where: { userId }, overdue, reminder: true }, `review-remind:${requestId}:${round}:${userId}`);
+    }
+  });
+  return DONE;
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { EffectResult } from "../domain/effects.js";
+import type { Clock } from "../domain/ports.js";
+import type { ClaimedJob, JobQueue } from "./job-queue.js";
+
+export interface JobWorkerOptions {
+  queue: JobQueue;
+  /** Performs one job; throwing means "retry later with the worker's backoff". */
+  perform(job: ClaimedJob): Promise<EffectResult>;
+  clock: Clock;
+  log: Logger;
+  /** Jobs run at once by this process. */
+  concurrency?: number;
+  /** How long a claim is held (wall time); a job still running then is abandoned and may run elsewhere. */
+  leaseMs(kind: string): number;
+  /** Attempts after which a job that keeps throwing is given up (Infinity: never). */
+  maxAttempts(kind: string): number;
+  /** The longest the worker sleeps without looking for jobs other replicas left behind. */
+  pollMs?: number;
+}
+
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+
+/**
+ * Runs durable jobs: claims what is due (one lane at a time across every replica), performs
+ * each, and marks it done or schedules its retry. It never holds a database transaction
+ * while a job runs, and a job that outlives its lease is abandoned rather than awaited, so a
+ * hung call can delay a job but never stall the worker or shutdown.
+ */
+export class JobWorker {
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  private readonly inflight = new Map<bigint, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  private stopped = false;
+  private started = false;
+
+  constructor(private readonly options: JobWorkerOptions) {}
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? 8;
+  }
+
+  start(): void {
+    this.started = true;
+    this.nudge();
+  }
+
+  /** Looks for due jobs now; cheap to call after every commit. */
+  nudge(): void {
+    if (this.stopped || !this.started) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pump()
+      .catch((error: unknown) => this.options.log.error({ err: error }, "job worker could not claim jobs; it will try again shortly"))
+      .finally(() => {
+        this.pumping = null;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.nudge();
+        } else {
+          void this.armTimer();
+        }
+      });
+  }
+
+  /** Runs every job that is due (tests and the demo): returns when none is due or running. */
+  async drain(): Promise<void> {
+    for (let round = 0; round < 10_000; round++) {
+      if (this.pumping) await this.pumping;
+      const claimed = this.stopped ? 0 : await this.claimAndRun();
+      if (claimed === 0 && this.inflight.size === 0) return;
+      await Promise.race([...this.inflight.values(), new Promise((resolve) => setTimeout(resolve, 20))]);
+    }
+  }
+
+  /** Stops claiming; waits for running jobs until `deadline`, then leaves them to their leases. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const running = Promise.allSettled([...(this.pumping ? [this.pumping] : []), ...this.inflight.values()]);
+    let timeout: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([
+      running.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timeout = setTimeout(() => resolve(true), deadlineMs);
+      }),
+    ]);
+    clearTimeout(timeout);
+    if (expired) this.options.log.warn({ jobs: this.inflight.size }, "shutdown deadline reached; unfinished jobs resume on the next start (or another replica) when their lease ends");
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.stopped && (await this.claimAndRun()) > 0) {
+      if (this.inflight.size >= this.concurrency) return;
+    }
+  }
+
+  private async claimAndRun(): Promise<number> {
+    const free = this.concurrency - this.inflight.size;
+    if (free <= 0) return 0;
+    const jobs = await this.options.queue.claim(this.workerId, this.options.clock.now(), free, this.maxLeaseMs());
+    for (const job of jobs) {
+      const run = this.run(job).finally(() => {
+        this.inflight.delete(job.id);
+        this.nudge();
+      });
+      this.inflight.set(job.id, run);
+    }
+    return jobs.length;
+  }
+
+  private maxLeaseMs(): number {
+    // One lease for the whole claim: the claim query does not know the kinds in advance.
+    return Math.max(...["provision", "deprovision", "extend-provision", "notify"].map((kind) => this.options.leaseMs(kind)));
+  }
+
+  private async run(job: ClaimedJob): Promise<void> {
+    const { log, queue } = this.options;
+    const jobLog = log.child({ jobId: job.id.toString(), kind: job.kind, attempt: job.attempts });
+    const budget = job.leaseUntil.getTime() - Date.now() - 1000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        this.options.perform(job),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`job ran past its lease (${Math.round(budget / 1000)} s) and was abandoned`)), Math.max(budget, 1000));
+        }),
+      ]);
+      if (result.kind === "done") {
+        await queue.complete(job, this.workerId, "done");
+        jobLog.debug("job done");
+      } else {
+        await queue.retry(job, this.workerId, result.at, result.error);
+        jobLog.info({ retryAt: result.at.toISOString(), error: result.error }, "job will be retried");
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (job.attempts >= this.options.maxAttempts(job.kind)) {
+        jobLog.error({ err: error }, `job failed ${job.attempts} times and was given up`);
+        await queue.complete(job, this.workerId, "failed", message).catch((err: unknown) => jobLog.error({ err }, "could not record the failed job"));
+        return;
+      }
+      const at = new Date(this.options.clock.now().getTime() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(job.attempts - 1, 12)));
+      jobLog.warn({ err: error, retryAt: at.toISOString() }, "job failed; it will be retried");
+      await queue.retry(job, this.workerId, at, message).catch((err: unknown) => jobLog.error({ err }, "could not schedule the retry; the lease will expire and the job run again"));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async armTimer(): Promise<void> {
+    if (this.stopped || !this.started) return;
+    if (this.timer) clearTimeout(this.timer);
+    const poll = this.options.pollMs ?? 5000;
+    let delay = poll;
+    try {
+      const next = await this.options.queue.nextRunAt();
+      if (next) delay = Math.min(poll, Math.max(0, next.getTime() - this.options.clock.now().getTime()));
+    } catch {
+      delay = poll;
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.nudge(), Math.max(delay, 250));
+    this.timer.unref();
+  }
+}
