@@ -93,6 +93,8 @@ export async function startTestBot(database: Database, options: { clock?: TestCl
     },
     database,
     clock,
+    // Tests move their own clock and call bot.sweep(); a real-time timer would race them.
+    dueTimer: false,
     log: options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
   });
   const botUrl = `http://127.0.0.1:${bot.port}/slack/events`;
