@@ -23,8 +23,12 @@ const LOGINS = {
   // Quotes, a statement separator, a comment and spaces: quoting must carry it as one name.
   hostile: `we"ird; DROP ROLE postgres; -- ${suffix}`,
   retry: `retry_${suffix}`,
+  carol: `carol_${suffix}`, // a member before the grant, granted by a DBA
+  dave: `dave_${suffix}`,
 };
-const USERS = { alice: "U0ALICE01", bob: "U0BOB0001", hostile: "U0HOSTILE", retry: "U0RETRY01", nobody: "U0NOBODY1", ghost: "U0GHOST01" };
+/** A least-privilege bot user: holds ROLE WITH ADMIN OPTION, so it may grant and revoke it. */
+const BOT_LOGIN = `accessbot_${suffix}`;
+const USERS = { alice: "U0ALICE01", bob: "U0BOB0001", hostile: "U0HOSTILE", retry: "U0RETRY01", carol: "U0CAROL01", dave: "U0DAVE001", nobody: "U0NOBODY1", ghost: "U0GHOST01" };
 
 async function probe(): Promise<string | false> {
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
@@ -77,7 +81,7 @@ describe("postgres-role provisioner (real PostgreSQL)", { skip }, () => {
   const options: PostgresRoleOptions = postgresRoleProvisionerType.toOptions({
     connection_env: "TARGET_PG_URL",
     role: ROLE,
-    logins: { [USERS.alice]: LOGINS.alice, [USERS.bob]: LOGINS.bob, [USERS.hostile]: LOGINS.hostile, [USERS.retry]: LOGINS.retry, [USERS.ghost]: `ghost_${suffix}` },
+    logins: { [USERS.alice]: LOGINS.alice, [USERS.bob]: LOGINS.bob, [USERS.hostile]: LOGINS.hostile, [USERS.retry]: LOGINS.retry, [USERS.carol]: LOGINS.carol, [USERS.dave]: LOGINS.dave, [USERS.ghost]: `ghost_${suffix}` },
   });
 
   const isMember = async (login: string): Promise<boolean> => {
@@ -98,13 +102,16 @@ describe("postgres-role provisioner (real PostgreSQL)", { skip }, () => {
     await admin.query(`REVOKE ALL ON ${quoteIdent(TABLE)} FROM PUBLIC`);
     await admin.query(`GRANT SELECT ON ${quoteIdent(TABLE)} TO ${quoteIdent(ROLE)}`);
     await admin.query(`GRANT ${quoteIdent(ROLE)} TO ${quoteIdent(LOGINS.bob)}`);
+    await admin.query(`GRANT ${quoteIdent(ROLE)} TO ${quoteIdent(LOGINS.carol)}`);
+    await admin.query(`CREATE ROLE ${quoteIdent(BOT_LOGIN)} LOGIN`);
+    await admin.query(`GRANT ${quoteIdent(ROLE)} TO ${quoteIdent(BOT_LOGIN)} WITH ADMIN OPTION`);
     provisioner = postgresRoleProvisionerType.create(options, deps({ TARGET_PG_URL: ADMIN_URL }), "prod-db");
   });
 
   after(async () => {
     if (!admin) return;
     await admin.query(`DROP TABLE IF EXISTS ${quoteIdent(TABLE)}`);
-    for (const login of Object.values(LOGINS)) await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(login)}`);
+    for (const login of [...Object.values(LOGINS), BOT_LOGIN]) await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(login)}`);
     await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(ROLE)}`);
     await admin.end();
   });
@@ -126,7 +133,12 @@ describe("postgres-role provisioner (real PostgreSQL)", { skip }, () => {
     assert.equal(await isMember(LOGINS.alice), false);
     await assertCannotRead(LOGINS.alice);
 
-    // Revoking again (state already cleared) succeeds: PostgreSQL only warns.
+    // A retried revoke whose first answer was lost (state not yet cleared) REVOKEs a
+    // non-member: PostgreSQL only warns, so it succeeds.
+    const retried = await provisioner.revoke(makeContext({ user: USERS.alice, state: second.state, attempt: 2 }));
+    assert.equal(retried.state, null);
+    assert.equal(retried.detail?.action, "revoked");
+    // And once the state is cleared, there is nothing to do.
     const again = await provisioner.revoke(makeContext({ user: USERS.alice, state: null }));
     assert.equal(again.state, null);
     await assertCannotRead(LOGINS.alice);
@@ -201,6 +213,30 @@ describe("postgres-role provisioner (real PostgreSQL)", { skip }, () => {
     assert.equal(await isMember(LOGINS.alice), false);
     const leftovers = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'accessbot' AND query LIKE '%pg_auth_members m%' AND pid <> pg_backend_pid()");
     assert.equal(leftovers.rows[0].n, 0);
+  });
+
+  test("with no state recorded, a dedicated bot user revokes only what it granted itself", async () => {
+    const botUrl = new URL(ADMIN_URL);
+    botUrl.username = BOT_LOGIN;
+    const asBot = postgresRoleProvisionerType.create(options, deps({ TARGET_PG_URL: botUrl.toString() }), "prod-db");
+
+    // Carol's membership came from a DBA. Every grant attempt failed, so the clean-up revoke
+    // runs with no state: her standing access stays.
+    const cleanup = await asBot.revoke(makeContext({ user: USERS.carol, state: null }));
+    assert.match(String(cleanup.detail?.action), /kept/);
+    assert.equal(await isMember(LOGINS.carol), true);
+    assert.deepEqual(await readAs(LOGINS.carol), ["the secret"]);
+
+    // Dave's membership came from the bot (an attempt whose answer was lost): the clean-up removes it.
+    const granted = await asBot.grant(makeContext({ user: USERS.dave }));
+    assert.deepEqual(granted.state, { preexisting: false, role: ROLE, login: LOGINS.dave });
+    await asBot.revoke(makeContext({ user: USERS.dave, state: null }));
+    assert.equal(await isMember(LOGINS.dave), false);
+    await assertCannotRead(LOGINS.dave);
+
+    // And a retried grant over the DBA's membership still counts it as pre-existing.
+    const retried = await asBot.grant(makeContext({ user: USERS.carol, attempt: 2 }));
+    assert.equal((retried.state as { preexisting: boolean }).preexisting, true);
   });
 
   test("revoke undoes what grant recorded, even after the policy changed", async () => {

@@ -85,9 +85,15 @@ export const postgresRoleProvisionerType: ProvisionerType<PostgresRoleOptions> =
 };
 
 /**
- * Grants and revokes membership of one PostgreSQL role. Each call opens its own connection,
- * does its work in one transaction, and closes it; an aborted call destroys the connection,
- * so the server rolls back whatever had not been committed.
+ * Grants and revokes direct membership of one PostgreSQL role. Each call opens its own
+ * connection, does its work in one transaction, and closes it; an aborted call destroys the
+ * connection, so the server rolls back whatever had not been committed.
+ *
+ * A membership the login had before the grant is never revoked. The state returned by
+ * grant() says whose a membership is; where no state was recorded (a retry after a lost
+ * answer, a clean-up after failed attempts) the membership's grantor decides: one granted by
+ * the bot's own database user is the bot's. Connect as a dedicated user (holding the role
+ * WITH ADMIN OPTION) so that grantor means something; with a shared superuser it cannot tell.
  */
 export class PostgresRoleProvisioner implements Provisioner {
   constructor(
