@@ -33,7 +33,7 @@ test("`accessbot start` with a missing policy file says how to create one", () =
 test("`accessbot policy check` validates without starting the bot", () => {
   const ok = run(["policy", "check", "access-policy.example.yml"]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /is valid: 2 resources, 3 groups, sha256 [0-9a-f]{64}/);
+  assert.match(ok.stdout, /is valid: 5 resources, 3 groups, sha256 [0-9a-f]{64}/);
 
   const dir = mkdtempSync(path.join(tmpdir(), "policy-"));
   const bad = path.join(dir, "bad.yml");

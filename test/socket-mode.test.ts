@@ -69,8 +69,9 @@ for (const target of testDatabases) {
       // Everything else still uses the bot token.
       assert.ok(t.sim.calls.filter((c) => c.method !== "apps.connections.open").every((c) => c.token === t.sim.botToken));
       // The socket client's own settings (100 retries for apps.connections.open) must not leak into
-      // the options Bolt builds every listener's `client` from.
-      assert.equal(t.bot.app.webClientOptions.retryConfig, undefined);
+      // the options Bolt builds every listener's `client` from: ours stay bounded.
+      assert.equal(t.bot.app.webClientOptions.retryConfig?.retries, 3);
+      assert.equal(t.bot.app.webClientOptions.timeout, 10_000);
     });
 
     test("/access over the socket is acked, answered via response_url, approved by a click; a redelivered click adds no vote", async () => {

@@ -1,9 +1,12 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { RetryLaterError, type AuditSink } from "./audit-sink.js";
 import type { LedgerRow } from "../ledger/ledger-row.js";
 
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Longer than one batch can take (each Slack or webhook call has its own timeout). */
+const LEASE_MS = 2 * 60 * 1000;
 
 export interface RelayClock {
   now(): number;
@@ -15,12 +18,14 @@ export interface RelayClock {
  * delivered. Entries go out strictly in sequence order; the cursor advances only after a
  * sink accepted them, so delivery is at-least-once and a crash or outage loses nothing.
  * The relay runs after the ledger commit and never inside it: a decision never waits for
- * Slack or a webhook.
+ * Slack or a webhook. With several replicas on one database, a sink is driven by whichever
+ * replica holds its lease (a column of the cursor row), so each line goes out once, in order.
  */
 export class AuditRelay {
   private readonly busy = new Map<string, Promise<void>>();
   private readonly rerun = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly owner = `${process.pid}:${randomBytes(4).toString("hex")}`;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -75,30 +80,51 @@ export class AuditRelay {
   }
 
   private async deliverDue(sink: AuditSink): Promise<void> {
-    const cursor = await this.prisma.auditSinkCursor.upsert({ where: { sink: sink.name }, create: { sink: sink.name }, update: {} });
-    if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > this.clock.now()) return;
-    let delivered = cursor.deliveredSeq;
-    for (;;) {
-      const batch: LedgerRow[] = await this.prisma.ledgerEntry.findMany({ where: { seq: { gt: delivered } }, orderBy: { seq: "asc" }, take: sink.batchSize });
-      if (batch.length === 0) return;
-      try {
-        await sink.deliver(batch);
-      } catch (error) {
-        await this.recordFailure(sink, cursor.attempts, error);
-        return;
+    await this.prisma.$executeRaw`INSERT INTO audit_sink_cursor (sink) VALUES (${sink.name}) ON CONFLICT (sink) DO NOTHING`;
+    const cursor = await this.takeLease(sink.name);
+    if (!cursor) return; // another replica is delivering this sink right now
+    try {
+      if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > this.clock.now()) return;
+      let delivered = cursor.deliveredSeq;
+      for (;;) {
+        const batch: LedgerRow[] = await this.prisma.ledgerEntry.findMany({ where: { seq: { gt: delivered } }, orderBy: { seq: "asc" }, take: sink.batchSize });
+        if (batch.length === 0) return;
+        try {
+          await sink.deliver(batch);
+        } catch (error) {
+          await this.recordFailure(sink, cursor.attempts, error);
+          return;
+        }
+        delivered = batch[batch.length - 1]!.seq;
+        const { count } = await this.prisma.auditSinkCursor.updateMany({
+          where: { sink: sink.name, leaseOwner: this.owner },
+          data: { deliveredSeq: delivered, attempts: 0, nextAttemptAt: null, lastError: null, leaseUntil: new Date(Date.now() + LEASE_MS) },
+        });
+        // The lease ran out mid-batch and another replica took over: it resumes from the cursor.
+        if (count === 0) return;
+        cursor.attempts = 0;
       }
-      delivered = batch[batch.length - 1]!.seq;
-      await this.prisma.auditSinkCursor.update({ where: { sink: sink.name }, data: { deliveredSeq: delivered, attempts: 0, nextAttemptAt: null, lastError: null } });
-      cursor.attempts = 0;
+    } finally {
+      await this.prisma.auditSinkCursor.updateMany({ where: { sink: sink.name, leaseOwner: this.owner }, data: { leaseOwner: null, leaseUntil: null } });
     }
+  }
+
+  /** Claims the sink for this process (wall-clock lease), or null while another replica holds it. */
+  private async takeLease(sink: string) {
+    const now = new Date();
+    const { count } = await this.prisma.auditSinkCursor.updateMany({
+      where: { sink, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }, { leaseOwner: this.owner }] },
+      data: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + LEASE_MS) },
+    });
+    return count === 1 ? this.prisma.auditSinkCursor.findUnique({ where: { sink } }) : null;
   }
 
   private async recordFailure(sink: AuditSink, previousAttempts: number, error: unknown): Promise<void> {
     const attempts = previousAttempts + 1;
     const backoff = error instanceof RetryLaterError && error.retryAfterMs > 0 ? error.retryAfterMs : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts - 1, 12));
     const message = error instanceof Error ? error.message : String(error);
-    await this.prisma.auditSinkCursor.update({
-      where: { sink: sink.name },
+    await this.prisma.auditSinkCursor.updateMany({
+      where: { sink: sink.name, leaseOwner: this.owner },
       data: { attempts, nextAttemptAt: new Date(this.clock.now() + backoff), lastError: message.slice(0, 500) },
     });
     this.log.warn({ sink: sink.name, attempts, retryInMs: backoff, err: error }, "audit delivery failed; it will be retried in order");

@@ -88,11 +88,9 @@ export class PrismaAccessStore implements AccessStore {
   }
 
   async addRequestMessage(requestId: string, message: RequestMessageRef): Promise<void> {
-    await this.prisma.requestMessage.upsert({
-      where: { channelId_ts: { channelId: message.channelId, ts: message.ts } },
-      create: { requestId, channelId: message.channelId, ts: message.ts, kind: message.kind, recipientId: message.recipientId },
-      update: {},
-    });
+    await this.prisma.$executeRaw`
+      INSERT INTO request_message (request_id, channel_id, ts, kind, recipient_id) VALUES (${requestId}, ${message.channelId}, ${message.ts}, ${message.kind}, ${message.recipientId})
+      ON CONFLICT (channel_id, ts) DO NOTHING`;
   }
 
   async requesterHistory(userId: string, resource: string, before: Date, excludeRequestId: string): Promise<RequesterHistory> {
@@ -126,7 +124,9 @@ export class PrismaAccessStore implements AccessStore {
   }
 
   async rememberPolicy(sha256: string, text: string): Promise<void> {
-    await this.prisma.policyVersion.upsert({ where: { sha256 }, create: { sha256, text }, update: {} });
+    // One statement, not read-then-insert: the first burst after a start or a reload calls this
+    // concurrently, and a losing insert must not turn a request into "Something went wrong".
+    await this.prisma.$executeRaw`INSERT INTO policy_version (sha256, text) VALUES (${sha256}, ${text}) ON CONFLICT (sha256) DO NOTHING`;
   }
 }
 

@@ -9,6 +9,7 @@ import { BlockIds, InputActionIds } from "./slack-ids.js";
 
 const slackId = z.string().regex(/^[A-Z0-9]{2,}$/, "a Slack id");
 export const requestIdSchema = z.string().regex(/^AR-[0-9A-Z]{4,16}$/, "a request id");
+export const grantIdSchema = z.string().regex(/^GR-[0-9A-Z]{4,16}$/, "a grant id");
 
 export const slashCommandSchema = z.object({
   user_id: slackId,
@@ -27,16 +28,25 @@ const userSchema = z.object({
   team_id: slackId.optional(),
 });
 
-export const blockActionSchema = z.object({
-  user: userSchema,
-  team: z.object({ id: slackId }).nullable().optional(),
-  enterprise: z.object({ id: slackId }).nullable().optional(),
-  trigger_id: z.string().min(1).optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: requestIdSchema })).min(1),
-  message: z.object({ ts: z.string(), blocks: z.array(z.unknown()).optional() }).optional(),
-  channel: z.object({ id: z.string() }).optional(),
-});
+/** A button click whose value must be an id of the given shape (and nothing else). */
+function blockActionWith<V extends z.ZodType<string>>(value: V) {
+  return z.object({
+    user: userSchema,
+    team: z.object({ id: slackId }).nullable().optional(),
+    enterprise: z.object({ id: slackId }).nullable().optional(),
+    trigger_id: z.string().min(1).optional(),
+    actions: z.array(z.object({ action_id: z.string(), value })).min(1),
+    message: z.object({ ts: z.string(), blocks: z.array(z.unknown()).optional() }).optional(),
+    channel: z.object({ id: z.string() }).optional(),
+  });
+}
+
+/** Buttons whose value is a request id: Approve, Deny, Request again, the review buttons. */
+export const blockActionSchema = blockActionWith(requestIdSchema);
 export type BlockActionPayload = z.infer<typeof blockActionSchema>;
+
+/** Buttons whose value is a grant id: Extend and I'm done on the expiry warning. */
+export const grantActionSchema = blockActionWith(grantIdSchema);
 
 const plainValue = z.object({ value: z.string().nullable().optional() });
 const selectValue = z.object({ selected_option: z.object({ value: z.string() }).nullable().optional() });
@@ -50,6 +60,16 @@ export const requestModalStateSchema = z.object({
 export const denyModalSchema = z.object({
   private_metadata: requestIdSchema,
   state: z.object({ values: z.object({ [BlockIds.denyReason]: z.object({ [InputActionIds.denyReason]: plainValue }).optional() }) }),
+});
+
+export const extendModalSchema = z.object({
+  private_metadata: grantIdSchema,
+  state: z.object({
+    values: z.object({
+      [BlockIds.extendDuration]: z.object({ [InputActionIds.duration]: selectValue }).optional(),
+      [BlockIds.extendReason]: z.object({ [InputActionIds.reason]: plainValue }).optional(),
+    }),
+  }),
 });
 
 export const viewSubmissionSchema = z.object({

@@ -42,7 +42,7 @@ function noticeText(view: NoticeView): string | null {
         case "expired":
           return `:clock3: ${capitalise(what)} expired without enough approvals.`;
         case "grant-expired":
-          return `:lock: Your access to \`${request.resource}\`${grantRef} has expired: the ${formatDuration(request.durationSeconds)} window is over.`;
+          return `:lock: Your access to \`${request.resource}\`${grantRef} has ended: its ${formatDuration(request.durationSeconds)} window expired.`;
         case "grant-revoked":
           return `:lock: Your access to \`${request.resource}\`${grantRef} was ended early by <@${change.byUserId}>.${change.reason ? ` Reason: ${escapeMrkdwn(change.reason)}` : ""}`;
         case "grant-failed":
