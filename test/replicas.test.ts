@@ -46,7 +46,6 @@ const REQUESTERS = Array.from({ length: PEOPLE }, (_, index) => `U0REQ${String(i
 const EXPIRY_DM = /\bexpired\b|\bhas ended\b/i;
 const LOG_LEVEL = process.env.TEST_BOT_LOG_LEVEL ?? "info";
 
-const NOPROV = process.env.ACCESSBOT_TEST_POLICY_WITHOUT_PROVISIONER === "1";
 const unreachable = await postgresUnreachable(BASE_URL);
 
 /** Environment shared by every bot process of these tests. */
@@ -125,7 +124,6 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
     const database = db;
     const hooks = webhook;
 
-    if (NOPROV) await sendCommand(simulator, bots[0]!, SIGNING_SECRET, "U0APPR1", `${REPLICA_RESOURCE} 1m warmup`, { key: "warm" });
     // 1. Every requester asks once, round-robin over the replicas.
     const requestIds = await mapConcurrent(REQUESTERS, 12, async (userId, index) => {
       const bot = bots[index % REPLICAS]!;
@@ -170,12 +168,12 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
 
     // 3. Every grant is provisioned through the webhook (once, checked below).
     const distinctGrantIds = (action: string) => (calls: WebhookCall[]) => new Set(calls.filter((call) => call.action === action && call.outcome !== "aborted").map((call) => call.grant_id)).size >= PEOPLE;
-    if (!NOPROV) await hooks.waitFor(`${PEOPLE} grant calls`, distinctGrantIds("grant"), { timeoutMs: 60_000 });
+    await hooks.waitFor(`${PEOPLE} grant calls`, distinctGrantIds("grant"), { timeoutMs: 60_000 });
     phase(`${PEOPLE} grants provisioned`);
 
     // 4. They expire (1 minute after activation) and are de-provisioned.
     const lastExpiry = Math.max(...(await database.query<{ expires_at: Date }>(`SELECT expires_at FROM "grant"`)).map((row) => row.expires_at.getTime()));
-    if (!NOPROV) await hooks.waitFor(`${PEOPLE} revoke calls`, distinctGrantIds("revoke"), { timeoutMs: Math.max(0, lastExpiry - Date.now()) + 60_000 }); else await sleep(Math.max(0, lastExpiry - Date.now()) + 6000);
+    await hooks.waitFor(`${PEOPLE} revoke calls`, distinctGrantIds("revoke"), { timeoutMs: Math.max(0, lastExpiry - Date.now()) + 60_000 });
     phase(`${PEOPLE} grants de-provisioned`);
 
     // 5. Let the after-commit effects (DMs, audit relay) finish, then give duplicates a chance to show.
@@ -197,7 +195,6 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
     await sleep(6_000); // longer than one sweep interval and the relay's 2 s retry tick
     phase("settled");
 
-    if (!NOPROV) {
     // Every webhook call was signed with the shared secret.
     const unsigned = hooks.calls.filter((call) => !call.signatureValid);
     assert.equal(unsigned.length, 0, `unsigned or badly signed webhook calls: ${unsigned.slice(0, 5).map((call) => `#${call.n} ${call.action} ${call.grant_id}`).join(", ")}`);
@@ -218,7 +215,6 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
       const grant = grantById.get(call.grant_id!)!;
       assert.ok(call.receivedAt >= grant.expires_at.getTime() - 1000, `grant ${grant.id} was revoked at ${new Date(call.receivedAt).toISOString()}, before it expired at ${grant.expires_at.toISOString()}`);
     }
-    }
     const status = await database.query<{ status: string; n: number }>(`SELECT status::text AS status, count(*)::int AS n FROM "grant" GROUP BY status`);
     assert.deepEqual(status, [{ status: "EXPIRED", n: PEOPLE }], "every grant ended as EXPIRED");
 
@@ -230,7 +226,7 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
       `ledger seq is gapless from 1 (head ${ledger.at(-1)?.seq}, ${ledger.length} entries)`,
     );
     const requestIdsOfGrants = grants.map((grant) => grant.request_id);
-    for (const type of NOPROV ? ["grant.expired"] : ["grant.expired", "grant.deprovisioned"]) {
+    for (const type of ["grant.expired", "grant.deprovisioned"]) {
       const counts = countBy(ledger.filter((entry) => entry.type === type), (entry) => entry.requestId ?? undefined);
       assert.deepEqual(offenders(counts, requestIdsOfGrants, 1), [], `${type} ledger entries per request (expected 1 each); types in the ledger: ${[...countBy(ledger, (entry) => entry.type)].map(([k, v]) => `${k} ${v}`).join(", ")}`);
     }
