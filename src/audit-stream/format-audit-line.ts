@@ -14,6 +14,18 @@ const VERBS: Record<string, string> = {
   "grant.activated": "granted",
   "grant.expired": "grant expired",
   "grant.revoked": "revoked early",
+  "grant.provisioning": "approved; provisioning",
+  "grant.provisioned": "provisioned",
+  "grant.provision_failed": ":warning: provisioning failed",
+  "grant.failed": ":x: grant FAILED",
+  "grant.deprovisioned": "access removed",
+  "grant.deprovision_failed": ":rotating_light: revoke failing",
+  "grant.extended": "extended",
+  "grant.extension_provisioned": "extension provisioned",
+  "grant.extension_provision_failed": ":warning: extension not provisioned",
+  "request.break_glass": ":rotating_light: BREAK-GLASS",
+  "break_glass.reviewed": "reviewed break-glass",
+  "request.reminded": "reminded approvers",
 };
 
 /**
@@ -43,7 +55,17 @@ function describeData(type: string, data: Record<string, unknown>): string {
     case "request.denied":
       return data.reason ? `: “${escapeMrkdwn(truncate(String(data.reason), 120))}”` : "";
     case "grant.activated":
+    case "grant.extended":
       return ` until ${formatSlackDate(new Date(String(data.expires_at)))}`;
+    case "grant.provision_failed":
+    case "grant.deprovision_failed":
+      return ` (attempt ${String(data.attempt)}): “${escapeMrkdwn(truncate(String(data.error ?? ""), 160))}”${data.retry_at ? ` · retry ${formatSlackDate(new Date(String(data.retry_at)))}` : " · giving up"}`;
+    case "grant.deprovisioned":
+      return Array.isArray(data.kept_for) && data.kept_for.length > 0 ? ` · kept: still covered by ${data.kept_for.map(String).join(", ")}` : "";
+    case "request.break_glass":
+      return ` for ${formatDuration(Number(data.duration_seconds))} without approval: “${escapeMrkdwn(truncate(String(data.reason ?? ""), 120))}” · review by ${escapeMrkdwn(String(data.review_group ?? ""))}`;
+    case "break_glass.reviewed":
+      return `: ${data.outcome === "escalate" ? ":rotating_light: escalated" : "OK"}`;
     default:
       return "";
   }

@@ -73,7 +73,29 @@ function describeDetails(type: string, data: Json): string {
     case "grant.expired":
       return `expired at ${text(data.ended_at) ?? text(data.expires_at) ?? "?"}`;
     case "grant.revoked":
-      return `ended early at ${text(data.ended_at) ?? "?"} (was due to end ${text(data.scheduled_expiry) ?? "?"})`;
+      return `ended early at ${text(data.ended_at) ?? "?"} (was due to end ${text(data.scheduled_expiry) ?? "?"})${data.by_admin === true ? " by an admin" : ""}`;
+    case "grant.provisioning":
+      return `approved; provisioning through ${text(data.provisioner) ?? "?"} for ${seconds(data.duration_seconds)}${data.break_glass === true ? " (break-glass, no approvals)" : ""}`;
+    case "grant.provisioned":
+      return `provisioned by ${text(data.provisioner) ?? "?"} on attempt ${String(data.attempt ?? "?")}`;
+    case "grant.provision_failed":
+      return `provisioning attempt ${String(data.attempt ?? "?")} of ${String(data.max_attempts ?? "?")} failed: ${text(data.error) ?? "?"}${text(data.retry_at) ? `; retry at ${text(data.retry_at)}` : "; giving up"}`;
+    case "grant.failed":
+      return `provisioning failed after ${String(data.attempts ?? "?")} attempts; anything partly granted is revoked`;
+    case "grant.deprovisioned":
+      return list(data.kept_for).length > 0
+        ? `access kept: still covered by ${list(data.kept_for).map(String).join(", ")}`
+        : `access removed by ${text(data.provisioner) ?? "?"} on attempt ${String(data.attempt ?? "?")}`;
+    case "grant.deprovision_failed":
+      return `revoke attempt ${String(data.attempt ?? "?")} failed: ${text(data.error) ?? "?"}; retry at ${text(data.retry_at) ?? "?"}`;
+    case "grant.extended":
+      return `extended from ${text(data.previous_expires_at) ?? "?"} to ${text(data.expires_at) ?? "?"}${data.without_approval === true ? " without approval" : ""}`;
+    case "request.break_glass":
+      return `break-glass for ${seconds(data.duration_seconds)}, review by ${text(data.review_group) ?? "?"} due ${text(data.review_due_at) ?? "?"}`;
+    case "break_glass.reviewed":
+      return `break-glass reviewed: ${text(data.outcome) ?? "?"}${data.overdue === true ? " (overdue)" : ""}`;
+    case "request.reminded":
+      return `approvers reminded: ${list(data.approvers).map(String).join(", ") || "none left to ask"}`;
     default:
       return JSON.stringify(data);
   }
