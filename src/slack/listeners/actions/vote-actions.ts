@@ -4,6 +4,7 @@ import { checkVoter, voteOnRequest } from "../../../domain/vote-on-request.js";
 import { buildDenyModal } from "../../blocks/build-deny-modal.js";
 import { describeVoteResult } from "../../describe-request-result.js";
 import { blockActionSchema, identityFromPayload } from "../../payload-schemas.js";
+import { parseBlockAction } from "./parse-block-action.js";
 import { replyWithError } from "../../reply-with-error.js";
 import type { SlackServices } from "../../slack-services.js";
 import { ActionIds } from "../../slack-ids.js";
@@ -19,7 +20,7 @@ export function registerVoteActions(app: App, services: SlackServices): void {
     const log = context.log ?? services.log;
     const reply = (text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
     try {
-      const payload = parseBlockAction(body);
+      const payload = parseBlockAction(blockActionSchema, body);
       const result = await voteOnRequest(services.deps, {
         requestId: payload.actions[0]!.value,
         voter: identityFromPayload(payload),
@@ -37,7 +38,7 @@ export function registerVoteActions(app: App, services: SlackServices): void {
     const log = context.log ?? services.log;
     const reply = (text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
     try {
-      const payload = parseBlockAction(body);
+      const payload = parseBlockAction(blockActionSchema, body);
       const requestId = payload.actions[0]!.value;
       // Check before opening the modal, so a non-approver is told at once instead of after typing a reason.
       await checkVoter(services.deps, requestId, payload.user.id);
@@ -48,12 +49,4 @@ export function registerVoteActions(app: App, services: SlackServices): void {
       await replyWithError(error, reply, log);
     }
   });
-}
-
-function parseBlockAction(body: unknown) {
-  const parsed = blockActionSchema.safeParse(body);
-  if (!parsed.success) {
-    throw new AppError("MALFORMED_PAYLOAD", "That button's data didn't look like one of mine, so nothing was changed. Please use the latest request message.", `malformed block_actions: ${parsed.error.message}`);
-  }
-  return parsed.data;
 }

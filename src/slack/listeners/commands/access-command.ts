@@ -6,7 +6,7 @@ import { cancelRequest, revokeGrant } from "../../../domain/withdraw-access.js";
 import { buildAccessListText } from "../../blocks/build-access-list-text.js";
 import { buildHelpText } from "../../blocks/build-help-text.js";
 import { buildNoResourcesModal, buildRequestModal } from "../../blocks/build-request-modal.js";
-import { describeCreateResult } from "../../describe-request-result.js";
+import { describeCreateResult, describeRevokeResult } from "../../describe-request-result.js";
 import { parseAccessCommand } from "../../parse-access-command.js";
 import { slashCommandSchema } from "../../payload-schemas.js";
 import { replyWithError } from "../../reply-with-error.js";
@@ -42,8 +42,8 @@ export function registerAccessCommand(app: App, services: SlackServices): void {
           return;
         }
         case "revoke": {
-          const snapshot = await revokeGrant(deps, intent.id, user);
-          await reply(`Your access to \`${snapshot.request.resource}\` has ended (grant ${snapshot.grant?.id}).`);
+          const snapshot = await revokeGrant(deps, intent.id, user, intent.reason ?? null);
+          await reply(describeRevokeResult(snapshot, user.id));
           return;
         }
         case "modal": {
@@ -59,6 +59,7 @@ export function registerAccessCommand(app: App, services: SlackServices): void {
             duration: intent.duration,
             reason: intent.reason,
             idempotencyKey: `command:${payload.trigger_id}`,
+            breakGlass: intent.breakGlass === true,
           });
           await reply(describeCreateResult(result, deps.policy.current().policy.settings.approvalChannel));
           return;

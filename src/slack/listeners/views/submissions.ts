@@ -1,5 +1,4 @@
 import type { App } from "@slack/bolt";
-import type { WebClient } from "@slack/web-api";
 import { isAppError } from "../../../domain/app-error.js";
 import { checkRequestInput, createAccessRequest } from "../../../domain/create-access-request.js";
 import { checkVoter, voteOnRequest } from "../../../domain/vote-on-request.js";
@@ -8,6 +7,7 @@ import { denyModalSchema, identityFromPayload, requestModalStateSchema, viewSubm
 import { replyWithError } from "../../reply-with-error.js";
 import type { SlackServices } from "../../slack-services.js";
 import { BlockIds, CallbackIds, InputActionIds } from "../../slack-ids.js";
+import { sendDm } from "../send-dm.js";
 
 const PRECHECK_BUDGET_MS = 2000;
 
@@ -96,9 +96,4 @@ export function registerSubmissions(app: App, services: SlackServices): void {
       await replyWithError(error, dm, log);
     }
   });
-}
-
-async function sendDm(client: WebClient, userId: string, text: string): Promise<void> {
-  const opened = await client.conversations.open({ users: userId });
-  await client.chat.postMessage({ channel: opened.channel?.id ?? userId, text });
 }
