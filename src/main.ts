@@ -14,7 +14,9 @@ import type { Effect } from "./domain/effects.js";
 import { performEffect } from "./domain/perform-effect.js";
 import type { AccessDeps, Clock, ProvisionerLookup } from "./domain/ports.js";
 import type { LoadedPolicy } from "./domain/policy-model.js";
+import { PrismaInteractionInbox } from "./db/prisma-interaction-inbox.js";
 import { PrismaJobQueue } from "./db/prisma-job-queue.js";
+import { createInboxMiddleware, INBOX_JOB_KIND, replayInteraction } from "./slack/interaction-inbox.js";
 import { JobWorker } from "./jobs/job-worker.js";
 import { startDueTimer } from "./jobs/start-due-timer.js";
 import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
@@ -100,6 +102,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     let lookup = buildFor(policy.current());
     const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
     const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
+    app.use(createInboxMiddleware(new PrismaInteractionInbox(db.prisma), log));
     registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log });
 
     const leaseMs = (kind: string) => {
@@ -110,7 +113,12 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     };
     worker = new JobWorker({
       queue: new PrismaJobQueue(db.prisma),
-      perform: (job) => performEffect(deps, job.payload as Effect, job.attempts, clock.now()),
+      perform: async (job) => {
+        if (job.kind !== INBOX_JOB_KIND) return performEffect(deps, job.payload as Effect, job.attempts, clock.now());
+        log.warn({ jobId: job.id.toString() }, "replaying a Slack interaction whose process stopped before finishing it");
+        await replayInteraction(app, job.payload);
+        return { kind: "done" };
+      },
       clock,
       log,
       leaseMs,

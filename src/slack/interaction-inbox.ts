@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+import type { App, Middleware, AnyMiddlewareArgs } from "@slack/bolt";
+import type { Logger } from "pino";
+
+/** Where acknowledged interactions wait until their listener has finished with them. */
+export interface InteractionInbox {
+  /** Durably records the body before Slack is told it was accepted; a retry of the same body is a no-op. */
+  record(key: string, body: unknown, replayAfterMs: number): Promise<void>;
+  /** The listener finished (successfully or with an answer to the person): nothing to replay. */
+  settle(key: string): Promise<void>;
+}
+
+export const INBOX_JOB_KIND = "slack-interaction";
+/** A listener still busy after this long is presumed lost with its process, and replayed. */
+export const REPLAY_AFTER_MS = 60_000;
+const REPLAY_PROPERTY = "accessbotReplayOf";
+
+/**
+ * "Acknowledged means it will happen": commands, button clicks and modal submissions are
+ * written to the inbox before the listener acks them, and settled once it has finished. One
+ * whose process died in between (kill -9 after the ack) is replayed through the same
+ * listeners by whichever process finds it due, and the domain's idempotency keys (trigger id,
+ * one vote per person, view id) make the replay change nothing that already happened.
+ */
+export function createInboxMiddleware(inbox: InteractionInbox, log: Logger): Middleware<AnyMiddlewareArgs> {
+  return async ({ body, context, next }) => {
+    const key = context[REPLAY_PROPERTY] as string | undefined ?? (isInteraction(body) ? inboxKey(body) : null);
+    if (!key) return next();
+    if (!context[REPLAY_PROPERTY]) await inbox.record(key, body, REPLAY_AFTER_MS);
+    try {
+      await next();
+    } finally {
+      await inbox.settle(key).catch((error: unknown) => log.warn({ err: error, key }, "could not settle an interaction; it will be replayed harmlessly"));
+    }
+  };
+}
+
+/** Runs a recorded interaction through the listeners again; acks and HTTP replies go nowhere. */
+export async function replayInteraction(app: App, payload: unknown): Promise<void> {
+  const { key, body } = payload as { key: string; body: Record<string, unknown> };
+  await app.processEvent({ body, ack: async () => {}, customProperties: { [REPLAY_PROPERTY]: key } });
+}
+
+function isInteraction(body: unknown): boolean {
+  const record = body as { command?: unknown; type?: unknown } | null;
+  if (!record || typeof record !== "object") return false;
+  return typeof record.command === "string" || record.type === "block_actions" || record.type === "view_submission";
+}
+
+/** Slack's retries of one interaction carry the same body, hence the same key. */
+export function inboxKey(body: unknown): string {
+  return `inbox:${createHash("sha256").update(JSON.stringify(body)).digest("hex")}`;
+}
