@@ -32,6 +32,7 @@ import {
   startReplicaSimulator,
   stopAllBotProcesses,
   waitUntil,
+  within,
   type BotProcess,
   type ScratchSchema,
 } from "./support/start-bot-process.js";
@@ -42,7 +43,7 @@ const BASE_URL = process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
 const REPLICAS = 3;
 const PEOPLE = Number(process.env.REPLICA_TEST_PEOPLE ?? 200);
 const REQUESTERS = Array.from({ length: PEOPLE }, (_, index) => `U0REQ${String(index).padStart(3, "0")}`);
-/** How the requester is told their access ended (build-outcome-text.ts, "grant-expired"). */
+/** How the requester is told their access ended (build-notice-message.ts, "grant-expired"). */
 const EXPIRY_DM = /\bexpired\b|\bhas ended\b/i;
 const LOG_LEVEL = process.env.TEST_BOT_LOG_LEVEL ?? "info";
 
@@ -268,7 +269,7 @@ describe("PGlite: one process per data directory", () => {
 
     const first = await startBotProcess({ name: "pglite-first", env, cwd: workDir });
     const second = await startBotProcess({ name: "pglite-second", env, cwd: workDir, waitForHealthy: false });
-    const exit = await Promise.race([second.exited, sleep(60_000).then(() => null)]);
+    const exit = await within(second.exited, 60_000);
     assert.ok(exit, `the second process was still running after 60 s: ${second.tail()}`);
     assert.notEqual(exit.code, 0, `the second process must fail (${describeExit(exit)})`);
     assert.equal(exit.signal, null, "it exits by itself, not by a signal");

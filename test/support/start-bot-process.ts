@@ -517,3 +517,13 @@ export function botErrorSummary(bots: readonly BotProcess[], max = 8): string {
     })
     .join("\n");
 }
+
+/** `promise`'s value, or null if it has not settled within `ms` (the timer is cleared either way). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
