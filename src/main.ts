@@ -27,6 +27,7 @@ import { createBoltApp } from "./slack/create-bolt-app.js";
 import { registerListeners } from "./slack/listeners/register-listeners.js";
 import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
 import { SlackDirectory } from "./slack/slack-directory.js";
+import { SlackHealth } from "./slack/slack-health.js";
 import { SlackNotifier } from "./slack/slack-notifier.js";
 
 export interface BotOptions {
@@ -37,6 +38,12 @@ export interface BotOptions {
   log?: Logger;
   /** Run lifecycle steps as they fall due (default true); tests drive `sweep()` with their own clock instead. */
   dueTimer?: boolean;
+  /** How long Slack may be unreachable (or the socket down) before health says so; default 120 s. */
+  slackUnreachableAfterMs?: number;
+  /** How long `stop()` waits for in-flight work before leaving it to durable state; default 10 s. */
+  shutdownDeadlineMs?: number;
+  /** Timeout of each Slack Web API call; default 10 s. */
+  slackTimeoutMs?: number;
 }
 
 export interface Bot {
@@ -84,16 +91,21 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       },
     });
     const handlers = new Set<Promise<unknown>>();
+    let slackHealth: SlackHealth | null = null;
     const app = createBoltApp(
       config,
       log,
       async () => {
-        const database = await db.ping();
-        const pendingMigrations = database ? await db.migrationsPending() : [];
-        return { ok: database && pendingMigrations.length === 0, database, pendingMigrations };
+        const database = await withTimeout(db.ping(), 5_000, false);
+        const pendingMigrations = database ? await withTimeout(db.migrationsPending(), 5_000, ["(could not check)"]) : [];
+        const slack = slackHealth?.report();
+        return { ok: database && pendingMigrations.length === 0 && (slack?.ok ?? true), database, pendingMigrations, ...(slack ? { slack } : {}) };
       },
       handlers,
+      options.slackTimeoutMs,
     );
+    const socketClient = config.slack.appToken ? (app as unknown as { receiver?: { client?: { on(event: string, listener: () => void): unknown } } }).receiver?.client : undefined;
+    slackHealth = new SlackHealth(app.client, { thresholdMs: options.slackUnreachableAfterMs ?? 120_000, ...(socketClient ? { socket: socketClient } : {}) });
     const directory = new SlackDirectory(app.client, { groupTtlMs: config.groupCacheSeconds * 1000, userTtlMs: 5 * 60 * 1000 });
     // Provisioners are built from the policy (secrets from the environment) before the policy
     // is in force: a reload whose provisioner lacks its variable is refused like a typo.
@@ -135,13 +147,15 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       }),
     ];
     if (config.audit.webhookUrl) sinks.push(new WebhookAuditSink("siem-webhook", config.audit.webhookUrl, config.audit.webhookSecret!));
-    const auditRelay = new AuditRelay(db.prisma, sinks, log);
+    const auditRelay = new AuditRelay(db.prisma, sinks, log, { now: () => clock.now().getTime() });
     relay = auditRelay;
     const jobWorker = worker;
     const server = await app.start(config.port);
     const port = addressPort(server) ?? config.port;
     auditRelay.start();
     jobWorker.start();
+    slackHealth.start();
+    const health = slackHealth;
 
     const runDue = (now: Date = clock.now()) => advanceLifecycle(deps, now);
     const timer = options.dueTimer === false ? null : startDueTimer({ nextDueAt: () => store.nextDueAt(policy.current().policy.settings), run: runDue, clock, log });
@@ -188,19 +202,45 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       },
       async stop() {
         process.off("SIGHUP", onHangup);
-        await timer?.stop();
-        await scheduler.stop();
-        await app.stop();
-        while (handlers.size > 0) await Promise.allSettled([...handlers]);
-        await jobWorker.stop(5_000);
-        await auditRelay.stop();
-        if (ownsDatabase) await db.close();
+        health.stop();
+        // Nothing may hold shutdown hostage (a hung Slack call, a slow target): past the
+        // deadline, unfinished work is left to durable state (job leases, the inbox) and the
+        // database is closed, which on PGlite also releases the directory lock.
+        const deadline = options.shutdownDeadlineMs ?? 10_000;
+        const started = Date.now();
+        const left = () => Math.max(0, deadline - (Date.now() - started));
+        const finished = await withTimeout(
+          (async () => {
+            await timer?.stop();
+            await scheduler.stop();
+            await app.stop();
+            while (handlers.size > 0) await Promise.allSettled([...handlers]);
+            await jobWorker.stop(left());
+            await auditRelay.stop();
+            return true;
+          })(),
+          deadline,
+          false,
+        );
+        if (!finished) log.warn({ deadlineMs: deadline }, "shutdown deadline reached; in-flight work resumes on the next start");
+        if (ownsDatabase) await withTimeout(db.close(), 5_000, undefined);
       },
     };
   } catch (error) {
     if (ownsDatabase) await db.close();
     throw error;
   }
+}
+
+/** Resolves with `fallback` if `promise` has not settled within `ms` (the promise is abandoned, not cancelled). */
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.catch(() => fallback),
+    new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(fallback), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function addressPort(server: unknown): number | null {

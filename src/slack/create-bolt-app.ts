@@ -4,18 +4,20 @@ import { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/read-env-config.js";
 import { toBoltLogger } from "../logging/create-logger.js";
+import type { SlackHealthReport } from "./slack-health.js";
 
 export interface HealthReport {
   ok: boolean;
   database: boolean;
   pendingMigrations: string[];
+  slack?: SlackHealthReport;
 }
 
 /**
  * Bolt in HTTP mode (signature verification on, POST /slack/events) or Socket Mode when an
  * app token is set, plus GET /healthz. Every Web API call goes to `SLACK_API_URL`.
  */
-export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>): App {
+export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>, slackTimeoutMs = 10_000): App {
   const logger = toBoltLogger(log);
   const customRoutes = [
     {
@@ -36,7 +38,7 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
     logger,
     // Why: a Slack call that never answers must not hold a job (or shutdown) forever; work is
     // retried from durable state instead, so a few quick retries here are enough.
-    clientOptions: { slackApiUrl: config.slack.apiUrl, timeout: 10_000, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 } },
+    clientOptions: { slackApiUrl: config.slack.apiUrl, timeout: slackTimeoutMs, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 } },
     customRoutes,
   };
   // Socket Mode: the receiver's own WebClient (apps.connections.open with the app token) takes

@@ -70,6 +70,8 @@ export interface SimChannel {
   members?: string[];
 }
 
+export type TransportFault = "hang" | "http500" | "drop";
+
 export interface SlackSimulatorOptions {
   botToken?: string;
   teamId?: string;
@@ -288,6 +290,13 @@ export interface SlackSimulator {
   readonly botId: string;
   readonly appId: string;
   /** Live array of every Web API call, in arrival order. */
+  /** Every transport fault served (hang, http500, drop), in order. */
+  readonly faultLog: Array<{ method: string; fault: TransportFault; at: number }>;
+  /** Hang, fail with HTTP 500, or drop the connection for the next `times` calls of `method` ("*": any). */
+  injectFault(method: string, fault: TransportFault, options?: { times?: number }): void;
+  /** Ends queued faults and closes hung requests. */
+  clearFaults(): void;
+  readonly hungCount: number;
   readonly calls: SimCall[];
   /** Live array of every response_url post, in arrival order. */
   readonly responses: SimResponse[];
@@ -712,6 +721,8 @@ interface PendingAck {
 
 class SlackSimulatorImpl implements SlackSimulator {
   readonly calls: SimCall[] = [];
+  /** Every transport fault served, in order. */
+  readonly faultLog: Array<{ method: string; fault: TransportFault; at: number }> = [];
   readonly responses: SimResponse[] = [];
   readonly socketConnections: SimSocketConnection[] = [];
   readonly deliveries: SocketDelivery[] = [];
@@ -754,6 +765,9 @@ class SlackSimulatorImpl implements SlackSimulator {
   private responseUrls = new Map<string, ResponseUrlState>();
   private failures = new Map<string, Array<Injection & { error: string }>>();
   private rateLimits = new Map<string, Array<Injection & { retryAfterSeconds: number }>>();
+  /** Transport faults per method ("*" for every Web API method): hang, HTTP 500, dropped connection. */
+  private transportFaults = new Map<string, Array<Injection & { fault: TransportFault }>>();
+  private readonly hungResponses = new Set<ServerResponse>();
   private responseUrlCounter = 0;
   private boundPort = 0;
 
@@ -840,6 +854,7 @@ class SlackSimulatorImpl implements SlackSimulator {
     this.responseUrls = new Map();
     this.failures = new Map();
     this.rateLimits = new Map();
+    this.transportFaults = new Map();
   }
 
   reset(): void {
@@ -896,6 +911,28 @@ class SlackSimulatorImpl implements SlackSimulator {
 
   rateLimit(method: string, options: { times?: number; retryAfterSeconds?: number } = {}): void {
     this.enqueue(this.rateLimits, method, { remaining: options.times ?? 1, retryAfterSeconds: options.retryAfterSeconds ?? 1 });
+  }
+
+  /**
+   * Fault injection below HTTP's `ok: false`: `hang` holds the request open without answering
+   * (the client's timeout is what ends it), `http500` answers 500, `drop` destroys the socket.
+   * `method` may be "*" for every Web API method. `times` defaults to 1; Infinity is an outage
+   * until `clearFaults()`.
+   */
+  injectFault(method: string, fault: TransportFault, options: { times?: number } = {}): void {
+    this.enqueue(this.transportFaults, method, { remaining: options.times ?? 1, fault });
+  }
+
+  /** Ends every fault still queued, and lets go of hung requests (their sockets are closed). */
+  clearFaults(): void {
+    this.transportFaults = new Map();
+    for (const res of this.hungResponses) res.destroy();
+    this.hungResponses.clear();
+  }
+
+  /** How many requests are being held by `hang` right now. */
+  get hungCount(): number {
+    return this.hungResponses.size;
   }
 
   private enqueue<T extends Injection>(queues: Map<string, T[]>, method: string, injection: T): void {
@@ -1043,6 +1080,22 @@ class SlackSimulatorImpl implements SlackSimulator {
   private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = decodeURIComponent(url.pathname.slice("/api/".length));
     const raw = await readBody(req);
+    const fault = (this.take(this.transportFaults, method) ?? this.take(this.transportFaults, "*"))?.fault;
+    if (fault) {
+      this.faultLog.push({ method, fault, at: Date.now() });
+      this.notify();
+      if (fault === "hang") {
+        this.hungResponses.add(res);
+        res.on("close", () => this.hungResponses.delete(res));
+        return;
+      }
+      if (fault === "drop") {
+        req.socket.destroy();
+        return;
+      }
+      sendText(res, 500, "internal server error (injected)");
+      return;
+    }
     const parsed = parseApiRequest(req, url, raw);
     const headerToken = bearerToken(req.headers.authorization);
     const token = headerToken ?? parsed.fieldToken;
@@ -1674,6 +1727,7 @@ class SlackSimulatorImpl implements SlackSimulator {
   // ------------------------------------------------------------------ close
 
   async close(): Promise<void> {
+    this.clearFaults();
     for (const waiter of [...this.waiters]) waiter.cancel(new Error("Slack simulator closed while waiting"));
     for (const pending of [...this.pendingAcks.values()]) this.settleDelivery(pending, "connection_closed", new Error("Slack simulator closed while waiting for an ack"));
     // Upgraded sockets are not the HTTP server's any more: end them here, or close() would wait for them.

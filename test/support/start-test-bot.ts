@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { pino, type Logger } from "pino";
 import type { Database } from "../../src/db/open-database.js";
 import type { Clock } from "../../src/domain/ports.js";
-import { startBot, type Bot } from "../../src/main.js";
+import { startBot, type Bot, type BotOptions } from "../../src/main.js";
 import { buttonClickPayload, postToBot, slashCommandBody, type BotResponse } from "./slack-requests.js";
 import { startSlackSimulator, type SimMessage, type SimResponse, type SlackSimulator } from "./slack-simulator.js";
 
@@ -59,7 +59,10 @@ let counter = 0;
  * so PORT=0 would leave /healthz unreachable). In Socket Mode `command()` and `click()` (HTTP posts)
  * do not apply: send envelopes with `sim.sendEnvelope()`.
  */
-export async function startTestBot(database: Database, options: { clock?: TestClock; env?: Record<string, string>; sim?: SlackSimulator; log?: Logger; socketMode?: boolean } = {}): Promise<TestBot> {
+export async function startTestBot(
+  database: Database,
+  options: { clock?: TestClock; env?: Record<string, string>; sim?: SlackSimulator; log?: Logger; socketMode?: boolean; botOptions?: Pick<BotOptions, "slackUnreachableAfterMs" | "shutdownDeadlineMs" | "slackTimeoutMs"> } = {},
+): Promise<TestBot> {
   const ownsSim = !options.sim;
   const sim = options.sim ?? await startSlackSimulator({
     users: [
@@ -95,6 +98,7 @@ export async function startTestBot(database: Database, options: { clock?: TestCl
     clock,
     // Tests move their own clock and call bot.sweep(); a real-time timer would race them.
     dueTimer: false,
+    ...options.botOptions,
     log: options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
   });
   const botUrl = `http://127.0.0.1:${bot.port}/slack/events`;

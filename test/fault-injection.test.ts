@@ -1,0 +1,118 @@
+// Slack that hangs, fails with 500, drops connections: every acknowledged decision still
+// reaches every message, DM and audit line once Slack recovers, health says when Slack is
+// gone, and shutdown never waits on a hung call.
+import assert from "node:assert/strict";
+import { after, afterEach, before, beforeEach, describe, test } from "node:test";
+import type { Database } from "../src/db/open-database.js";
+import { ActionIds } from "../src/slack/slack-ids.js";
+import { replyText, requestIdIn, startTestBot, USERS, type TestBot } from "./support/start-test-bot.js";
+import { resetDatabase, testDatabases } from "./support/test-databases.js";
+
+const SLACK_TIMEOUT_MS = 500;
+
+for (const target of testDatabases) {
+  describe(`Slack faults (${target.name})`, () => {
+    let db: Database;
+    let t: TestBot;
+
+    before(async () => {
+      db = await target.open();
+    });
+    after(async () => {
+      await db.close();
+    });
+    beforeEach(async () => {
+      await resetDatabase(db);
+      t = await startTestBot(db, { botOptions: { slackTimeoutMs: SLACK_TIMEOUT_MS, slackUnreachableAfterMs: 1500, shutdownDeadlineMs: 2000 } });
+    });
+    afterEach(async () => {
+      t.sim.clearFaults();
+      await t.stop();
+    });
+
+    /** Lets every job that failed while Slack was broken come due, and runs it. */
+    async function recover(): Promise<void> {
+      t.sim.clearFaults();
+      for (let round = 0; round < 12; round++) {
+        t.clock.advance(10 * 60 * 1000);
+        await t.bot.sweep();
+        await t.bot.relay.drain();
+        const open = await db.prisma.job.count({ where: { doneAt: null, kind: { not: "slack-interaction" } } });
+        if (open === 0) return;
+      }
+    }
+
+    const jobsOpen = () => db.prisma.job.count({ where: { doneAt: null, kind: { not: "slack-interaction" } } });
+
+    for (const fault of ["hang", "http500", "drop"] as const) {
+      test(`chat.* and conversations.open ${fault}: the approval's messages, DM and audit lines converge after recovery`, async () => {
+        const { reply } = await t.command(USERS.eng, "staging-admin 1h fault test");
+        const id = requestIdIn(replyText(reply));
+        for (const method of ["chat.update", "chat.postMessage", "conversations.open"]) t.sim.injectFault(method, fault, { times: Number.POSITIVE_INFINITY });
+
+        const click = await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve, { expectReply: false });
+        assert.equal(click.http.status, 200, "acked at once although Slack is broken");
+        // The decision is committed regardless of Slack.
+        assert.equal((await db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).status, "APPROVED");
+        assert.ok(t.sim.faultLog.some((entry) => entry.fault === fault), "the fault was actually served");
+        assert.ok((await jobsOpen()) > 0, "the effects wait as jobs, not lost");
+
+        await recover();
+        assert.equal(await jobsOpen(), 0, "every job done after recovery");
+        assert.doesNotMatch(JSON.stringify(t.approvalMessage(id).blocks), /access_approve/, "the channel copy lost its buttons");
+        for (const dm of await db.prisma.requestMessage.findMany({ where: { requestId: id, kind: "dm" } })) {
+          assert.doesNotMatch(JSON.stringify(t.sim.message(dm.channelId, dm.ts)?.blocks), /access_approve/, `DM copy of ${dm.recipientId} updated`);
+        }
+        const told = t.sim.messages(t.sim.dmChannelFor(USERS.eng)).filter((m) => m.text.includes("Approved"));
+        assert.equal(told.length, 1, "the requester is told exactly once");
+        const audit = t.sim.messages("C0AUDIT").flatMap((m) => m.text.split("\n"));
+        const head = await db.prisma.ledgerEntry.count();
+        for (let seq = 1; seq <= head; seq++) assert.equal(audit.filter((line) => line.startsWith(`\`#${seq}\``)).length, 1, `audit line #${seq} once`);
+      });
+    }
+
+    test("every method hangs: health turns 503 with the reason, shutdown keeps its deadline, and the bot works again after recovery", async () => {
+      const healthUrl = t.botUrl.replace("/slack/events", "/healthz");
+      assert.equal((await fetch(healthUrl)).status, 200);
+      t.sim.injectFault("*", "hang", { times: Number.POSITIVE_INFINITY });
+      const { reply } = await t.command(USERS.eng, "staging-admin 1h during an outage", { expectReply: false });
+      assert.equal(reply, null);
+      // The probe cannot reach Slack: past the threshold health says so.
+      let report: { ok: boolean; slack?: { ok: boolean; problem?: string } } = { ok: true };
+      for (let i = 0; i < 40 && report.ok; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const response = await fetch(healthUrl);
+        report = (await response.json()) as typeof report;
+        if (!report.ok) assert.equal(response.status, 503);
+      }
+      assert.equal(report.ok, false, "health reports Slack down");
+      assert.match(report.slack?.problem ?? "", /Slack has not answered/);
+
+      t.sim.clearFaults();
+      await recover();
+      const request = await db.prisma.accessRequest.findFirstOrThrow({ where: { reason: "during an outage" } });
+      assert.ok(t.sim.messages("C0APPROVALS").some((m) => m.text.includes(request.id)), "the request posted once Slack answered");
+    });
+
+    test("stop() with Slack calls hanging ends within its deadline", async () => {
+      const { reply } = await t.command(USERS.eng, "staging-admin 1h hang at shutdown");
+      const id = requestIdIn(replyText(reply));
+      t.sim.injectFault("*", "hang", { times: Number.POSITIVE_INFINITY });
+      void t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve, { expectReply: false }).catch(() => undefined);
+      await t.sim.waitFor(() => t.sim.hungCount > 0, { timeoutMs: 5000 });
+      const started = Date.now();
+      await t.bot.stop();
+      const took = Date.now() - started;
+      assert.ok(took < 6000, `stopped in ${took} ms`);
+      t.sim.clearFaults();
+      // A fresh bot on the same simulator for afterEach; it closes the simulator this test's bot owned.
+      const sim = t.sim;
+      t = await startTestBot(db, { sim, clock: t.clock });
+      const stopNext = t.stop.bind(t);
+      t.stop = async () => {
+        await stopNext();
+        await sim.close();
+      };
+    });
+  });
+}
