@@ -810,7 +810,7 @@ for (const target of testDatabases) {
       assert.equal(copies.length, 3 + 2 * 4, "3 audit posts, 4 copies each for 2 reviewers");
       for (const copy of copies) {
         const current = bot().sim.message(copy.channelId, copy.ts)!;
-        assert.match(JSON.stringify(current.blocks), /Reviewed: OK\* by <@U0SEC1>|Reviewed: OK by <@U0SEC1>/);
+        assert.match(JSON.stringify(current.blocks), /Reviewed: OK by <@U0SEC1>/);
         assert.ok(!buttonsOf(current).includes(ActionIds.reviewOk), "the buttons are gone from every copy");
       }
       assert.match(replyText((await bot().click(USERS.sre3, review, ActionIds.reviewEscalate)).reply), /<@U0SEC1> already reviewed this break-glass access \(OK\)/);
