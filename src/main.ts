@@ -114,7 +114,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     let lookup = buildFor(policy.current());
     const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
     const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
-    app.use(createInboxMiddleware(new PrismaInteractionInbox(db.prisma), log));
+    app.use(createInboxMiddleware(new PrismaInteractionInbox(db.prisma, clock), log));
     registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log });
 
     const leaseMs = (kind: string) => {

@@ -188,7 +188,7 @@ class PrismaAccessTx implements AccessTx {
     return count === 1;
   }
 
-  async patchGrant(id: string, patch: Partial<Pick<GrantRecord, "expiresAt" | "warnedAt" | "extensions" | "deprovisionedAt" | "activatedAt">>): Promise<void> {
+  async patchGrant(id: string, patch: Partial<Pick<GrantRecord, "expiresAt" | "warnedAt" | "extensions" | "deprovisionedAt" | "activatedAt" | "extensionKeys">>): Promise<void> {
     await this.tx.grant.update({ where: { id }, data: patch });
   }
 
@@ -325,6 +325,7 @@ function toGrant(row: GrantRow): GrantRecord {
     deprovisionedAt: row.deprovisionedAt,
     warnedAt: row.warnedAt,
     extensions: row.extensions,
+    extensionKeys: row.extensionKeys,
   };
 }
 

@@ -6,11 +6,15 @@ import { INBOX_JOB_KIND, type InteractionInbox } from "../slack/interaction-inbo
  * the same claiming, leases and replica safety as every other job, no second mechanism.
  */
 export class PrismaInteractionInbox implements InteractionInbox {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    // The job table's run_at is domain time (what the worker compares with), not wall time.
+    private readonly clock: { now(): Date },
+  ) {}
 
   async record(key: string, body: unknown, replayAfterMs: number): Promise<void> {
     const payload = JSON.stringify({ key, body });
-    const runAt = new Date(Date.now() + replayAfterMs);
+    const runAt = new Date(this.clock.now().getTime() + replayAfterMs);
     await this.prisma.$executeRaw`
       INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES (${INBOX_JOB_KIND}, ${payload}::jsonb, ${key}, ${runAt})
       ON CONFLICT (dedupe_key) DO NOTHING`;

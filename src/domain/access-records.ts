@@ -52,6 +52,8 @@ export interface GrantRecord {
   deprovisionedAt: Date | null;
   warnedAt: Date | null;
   extensions: number;
+  /** Idempotency keys of extensions applied without approval. */
+  extensionKeys: string[];
 }
 
 /** channel: the approval channel; dm: an approver's DM; review: a break-glass review copy (audit channel or reviewer DM). */

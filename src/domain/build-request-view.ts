@@ -11,6 +11,8 @@ export interface RequestView {
   /** Progress per rule, or null when the approver groups could not be resolved just now. */
   rules: RuleProgress[] | null;
   history: RequesterHistory;
+  /** The time the view was built, so a pure renderer can say "overdue". */
+  renderedAt: Date;
 }
 
 export async function buildRequestView(deps: Pick<AccessDeps, "policy" | "directory" | "store" | "clock">, snapshot: RequestSnapshot): Promise<RequestView> {
@@ -26,5 +28,5 @@ export async function buildRequestView(deps: Pick<AccessDeps, "policy" | "direct
       rules = null;
     }
   }
-  return { snapshot, resourceTitle: resource?.title ?? snapshot.request.resource, rules, history };
+  return { snapshot, resourceTitle: resource?.title ?? snapshot.request.resource, rules, history, renderedAt: deps.clock.now() };
 }

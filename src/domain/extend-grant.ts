@@ -57,12 +57,14 @@ export async function extendGrant(deps: AccessDeps, input: { grantId: string; us
     const now = deps.clock.now();
     const locked = await tx.lockGrant(grant.id);
     if (!locked || locked.status !== "ACTIVE") throw new AppError("GRANT_NOT_ACTIVE", `Grant ${grant.id} ended just now, so it can't be extended. Request access again instead.`);
+    // A double submit or a Slack retry of the same form: already applied, nothing more.
+    if (locked.extensionKeys.includes(input.idempotencyKey)) return locked.expiresAt;
     if (locked.extensions >= resource.extension.maxExtensions) {
       throw new AppError("TOO_MANY_EXTENSIONS", `Grant ${grant.id} was already extended ${locked.extensions} time(s), the most \`${resource.id}\` allows without approval. Request access again when it ends.`);
     }
     if (seconds > remainingExtensionSeconds(locked, resource.maxDurationSeconds)) throw new AppError("EXTENSION_TOO_LONG", `That would take grant ${grant.id} past the ${formatDuration(resource.maxDurationSeconds)} maximum.`);
     const next = new Date(locked.expiresAt.getTime() + seconds * 1000);
-    await tx.patchGrant(locked.id, { expiresAt: next, warnedAt: null, extensions: locked.extensions + 1 });
+    await tx.patchGrant(locked.id, { expiresAt: next, warnedAt: null, extensions: locked.extensions + 1, extensionKeys: [...locked.extensionKeys, input.idempotencyKey] });
     await recordExtension(tx, locked, locked.expiresAt, next, { without_approval: true, reason: input.reason.trim() || null, duration_seconds: seconds }, input.user.id, now);
     return next;
   });

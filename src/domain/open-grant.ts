@@ -21,7 +21,7 @@ export async function openGrant(
   now: Date,
 ): Promise<OpenedGrant> {
   if (request.extendsGrantId) {
-    const extended = await extendGrant(tx, request, decision, now);
+    const extended = await extendGrant(tx, request, resource, decision, now);
     if (extended) return extended;
   }
   const provisioner = resource.provisioner?.type ?? null;
@@ -40,6 +40,7 @@ export async function openGrant(
     deprovisionedAt: null,
     warnedAt: null,
     extensions: 0,
+    extensionKeys: [],
   };
   await tx.insertGrant(grant);
   const common = { requestId: request.id, subjectId: request.requesterId, resource: request.resource, actor: SYSTEM_ACTOR };
@@ -61,13 +62,32 @@ export async function openGrant(
   return { kind: "grant", grant };
 }
 
-async function extendGrant(tx: AccessTx, request: AccessRequestRecord, decision: { approvers: Record<string, string>; policySha256: string }, now: Date): Promise<OpenedGrant | null> {
+async function extendGrant(tx: AccessTx, request: AccessRequestRecord, resource: ResourcePolicy, decision: { approvers: Record<string, string>; policySha256: string }, now: Date): Promise<OpenedGrant | null> {
   const grant = await tx.lockGrant(request.extendsGrantId!);
   if (!grant || grant.status !== "ACTIVE" || grant.userId !== request.requesterId || grant.expiresAt.getTime() <= now.getTime()) return null;
   const previousExpiresAt = grant.expiresAt;
-  const expiresAt = new Date(previousExpiresAt.getTime() + request.durationSeconds * 1000);
+  // Why: two extension requests approved one after the other must not add up past max_duration;
+  // the check is made here, under the grant's lock, not only when each was filed.
+  const allowedMs = resource.maxDurationSeconds * 1000 - (previousExpiresAt.getTime() - grant.activatedAt.getTime());
+  const addMs = Math.min(request.durationSeconds * 1000, Math.max(0, allowedMs));
+  if (addMs <= 0) {
+    await tx.appendLedger(
+      {
+        requestId: grant.requestId,
+        subjectId: grant.userId,
+        resource: grant.resource,
+        actor: SYSTEM_ACTOR,
+        type: "grant.extension_refused",
+        data: { grant_id: grant.id, extension_request_id: request.id, reason: `the grant already runs for the ${resource.maxDurationSeconds} s maximum`, expires_at: previousExpiresAt.toISOString() },
+      },
+      now,
+    );
+    await enqueueRefresh(tx, request.id);
+    return { kind: "extended", grant, previousExpiresAt };
+  }
+  const expiresAt = new Date(previousExpiresAt.getTime() + addMs);
   await tx.patchGrant(grant.id, { expiresAt, warnedAt: null, extensions: grant.extensions + 1 });
-  await recordExtension(tx, grant, previousExpiresAt, expiresAt, { extension_request_id: request.id, approvers: decision.approvers, policy_sha256: decision.policySha256 }, request.requesterId, now);
+  await recordExtension(tx, grant, previousExpiresAt, expiresAt, { extension_request_id: request.id, approvers: decision.approvers, policy_sha256: decision.policySha256, ...(addMs < request.durationSeconds * 1000 ? { capped_to_seconds: addMs / 1000 } : {}) }, request.requesterId, now);
   await enqueueRefresh(tx, request.id);
   return { kind: "extended", grant: { ...grant, expiresAt, extensions: grant.extensions + 1 }, previousExpiresAt };
 }

@@ -44,7 +44,7 @@ export interface AccessTx {
   lockGrant(idOrRequestId: string): Promise<GrantRecord | null>;
   /** Guarded transition from any of `from`; says whether it happened. */
   transitionGrant(id: string, from: GrantStatus | GrantStatus[], patch: Pick<GrantRecord, "status"> & Partial<GrantRecord>): Promise<boolean>;
-  patchGrant(id: string, patch: Partial<Pick<GrantRecord, "expiresAt" | "warnedAt" | "extensions" | "deprovisionedAt" | "activatedAt">>): Promise<void>;
+  patchGrant(id: string, patch: Partial<Pick<GrantRecord, "expiresAt" | "warnedAt" | "extensions" | "deprovisionedAt" | "activatedAt" | "extensionKeys">>): Promise<void>;
   /** Other grants of the same person and resource that still need the access (ACTIVE or PROVISIONING). */
   coveringGrants(grant: GrantRecord): Promise<GrantRecord[]>;
   /** Due items, locked and skipped by other replicas' sweeps (FOR UPDATE SKIP LOCKED). */

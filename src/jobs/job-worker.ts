@@ -37,6 +37,8 @@ export class JobWorker {
   private pumpAgain = false;
   private stopped = false;
   private started = false;
+  /** Claims whose query has not returned yet: their jobs are about to be in flight. */
+  private claiming = 0;
 
   constructor(private readonly options: JobWorkerOptions) {}
 
@@ -74,7 +76,7 @@ export class JobWorker {
     for (let round = 0; round < 10_000; round++) {
       if (this.pumping) await this.pumping;
       const claimed = this.stopped ? 0 : await this.claimAndRun();
-      if (claimed === 0 && this.inflight.size === 0) return;
+      if (claimed === 0 && this.inflight.size === 0 && this.claiming === 0 && !this.pumping) return;
       await Promise.race([...this.inflight.values(), new Promise((resolve) => setTimeout(resolve, 20))]);
     }
   }
@@ -104,7 +106,13 @@ export class JobWorker {
   private async claimAndRun(): Promise<number> {
     const free = this.concurrency - this.inflight.size;
     if (free <= 0) return 0;
-    const jobs = await this.options.queue.claim(this.workerId, this.options.clock.now(), free, this.maxLeaseMs());
+    this.claiming++;
+    let jobs: ClaimedJob[];
+    try {
+      jobs = await this.options.queue.claim(this.workerId, this.options.clock.now(), free, this.maxLeaseMs());
+    } finally {
+      this.claiming--;
+    }
     for (const job of jobs) {
       const run = this.run(job).finally(() => {
         this.inflight.delete(job.id);

@@ -4,6 +4,7 @@ import { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/read-env-config.js";
 import { toBoltLogger } from "../logging/create-logger.js";
+import { guardHttpRequests } from "./guard-http-requests.js";
 import type { SlackHealthReport } from "./slack-health.js";
 
 export interface HealthReport {
@@ -48,6 +49,11 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
   const app = config.slack.appToken
     ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } } })
     : new App({ ...common, signingSecret: config.slack.signingSecret!, endpoints: "/slack/events" });
+
+  if (!config.slack.appToken) {
+    const receiver = (app as unknown as { receiver?: { requestListener: Parameters<typeof guardHttpRequests>[0]["requestListener"] } }).receiver;
+    if (receiver) guardHttpRequests(receiver, log);
+  }
 
   app.use(async ({ body, context, next }) => {
     const payload = body as { type?: string; command?: string; actions?: Array<{ action_id?: string }>; view?: { callback_id?: string } };

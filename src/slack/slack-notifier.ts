@@ -24,7 +24,7 @@ export class SlackNotifier implements AccessNotifier {
 
   async postRequestCopy(view: RequestView, destination: MessageDestination): Promise<RequestMessageRef> {
     const review = destination.kind === "review" || destination.kind === "review-dm";
-    const message = review ? buildBreakGlassMessage(view, { overdue: destination.overdue }) : buildRequestMessage(view);
+    const message = review ? buildBreakGlassMessage(view) : buildRequestMessage(view);
     if (destination.kind === "dm" && destination.reminder) message.text = `Reminder: ${message.text}`;
     const channel = destination.kind === "channel" || destination.kind === "review" ? destination.channelId : await this.openDm(destination.userId);
     try {

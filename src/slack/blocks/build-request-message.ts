@@ -118,7 +118,7 @@ const REVIEW_STATUS: Record<string, string> = {
  * A break-glass grant as the audit channel and the review group see it: loud, with the
  * reason, the grant's state, and the review buttons until someone reviews it.
  */
-export function buildBreakGlassMessage(view: RequestView, options: { overdue?: boolean } = {}): SlackMessage {
+export function buildBreakGlassMessage(view: RequestView): SlackMessage {
   const { request, grant, review } = view.snapshot;
   const blocks: KnownBlock[] = [
     { type: "header", text: { type: "plain_text", text: truncate(`🚨 Break-glass ${request.id}: ${request.resource}`, 150) } },
@@ -134,7 +134,7 @@ export function buildBreakGlassMessage(view: RequestView, options: { overdue?: b
     { type: "section", text: { type: "plain_text", text: `Reason: ${truncate(request.reason, 2900)}`, emoji: false } },
   ];
   if (review) {
-    const overdue = review.status === "OPEN" && (options.overdue ?? false);
+    const overdue = review.status === "OPEN" && view.renderedAt.getTime() >= review.dueAt.getTime();
     const state = review.status === "OPEN"
       ? `${overdue ? ":warning: *Review overdue*" : REVIEW_STATUS.OPEN} (due ${formatSlackDate(review.dueAt)}, by a member of ${escapeMrkdwn(review.reviewGroup)}, not the requester)`
       : `${REVIEW_STATUS[review.status]} by <@${review.reviewerId}> ${review.reviewedAt ? formatSlackDate(review.reviewedAt) : ""}`;
