@@ -270,7 +270,8 @@ for (const target of testDatabases) {
       assert.ok(!message.text.includes("<!channel>"));
       const mrkdwn = JSON.stringify(message.blocks).match(/"type":"mrkdwn","text":"[^"]*"/g) ?? [];
       assert.ok(mrkdwn.every((text) => !text.includes("<!channel>") && !text.includes("<https://evil")), "no mrkdwn field carries the raw reason");
-      assert.ok(JSON.stringify(message.blocks).includes('"type":"plain_text","text":"Reason: <!channel> <@U0SEC1> *bold*'));
+      // plain_text decodes entities too, so it is escaped like every other user text.
+      assert.ok(JSON.stringify(message.blocks).includes('"type":"plain_text","text":"Reason: &lt;!channel&gt; &lt;@U0SEC1&gt; *bold*'));
       await t.bot.settle();
       const audit = t.sim.messages("C0AUDIT").map((m) => m.text).join("\n");
       assert.match(audit, /&lt;!channel&gt;/);

@@ -3,6 +3,7 @@ import { formatDuration, parseDuration } from "./parse-duration.js";
 import type { AccessRequestRecord, RequestSnapshot } from "./access-records.js";
 import { AppError } from "./app-error.js";
 import { describeActor, type SlackIdentity } from "./describe-actor.js";
+import { quoteTyped } from "./fold-for-display.js";
 import { generateId } from "./generate-id.js";
 import { enqueueNotice, enqueuePost } from "./enqueue-effects.js";
 import { openGrant } from "./open-grant.js";
@@ -240,7 +241,8 @@ export function findResource(policy: Policy, typed: string): ResourcePolicy {
   if (resource) return resource;
   const names = Object.keys(policy.resources);
   const close = suggestClosest(id, names);
-  const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+  // Why: this echoes what was typed into a message shown as mrkdwn, so it is quoted, never raw.
+  const shown = quoteTyped(id.length > 40 ? `${id.slice(0, 40)}…` : id);
   const hint = close.length > 0 ? `Did you mean ${close.map((name) => `\`${name}\``).join(" or ")}?` : `Known resources: ${names.map((name) => `\`${name}\``).join(", ")}.`;
   throw new AppError("UNKNOWN_RESOURCE", `There is no resource called “${shown}”. ${hint} Type \`/access help\` for usage.`);
 }

@@ -1,7 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import type { RequestView } from "../../domain/build-request-view.js";
 import { formatDuration } from "../../domain/parse-duration.js";
-import { escapeMrkdwn, truncate } from "../escape-mrkdwn.js";
+import { escapeMrkdwn, escapePlainText, truncate } from "../escape-mrkdwn.js";
 import { ActionIds, BlockIds } from "../slack-ids.js";
 import { formatSlackDate } from "./format-slack-date.js";
 
@@ -38,7 +38,7 @@ export function buildRequestMessage(view: RequestView): SlackMessage {
       ],
     },
     // The reason is user text: plain_text never parses mentions, links or formatting.
-    { type: "section", text: { type: "plain_text", text: `Reason: ${request.reason.length > 0 ? truncate(request.reason, 2900) : "(none given)"}`, emoji: false } },
+    { type: "section", text: { type: "plain_text", text: `Reason: ${request.reason.length > 0 ? truncate(escapePlainText(request.reason), 2900) : "(none given)"}`, emoji: false } },
   ];
 
   if (view.rules) {
@@ -131,7 +131,7 @@ export function buildBreakGlassMessage(view: RequestView): SlackMessage {
         { type: "mrkdwn", text: `*Access*\n${statusLine(view)}` },
       ],
     },
-    { type: "section", text: { type: "plain_text", text: `Reason: ${truncate(request.reason, 2900)}`, emoji: false } },
+    { type: "section", text: { type: "plain_text", text: `Reason: ${truncate(escapePlainText(request.reason), 2900)}`, emoji: false } },
   ];
   if (review) {
     const overdue = review.status === "OPEN" && view.renderedAt.getTime() >= review.dueAt.getTime();

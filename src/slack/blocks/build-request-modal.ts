@@ -1,7 +1,7 @@
 import type { View } from "@slack/types";
 import { formatDuration } from "../../domain/parse-duration.js";
 import type { ResourcePolicy } from "../../domain/policy-model.js";
-import { truncate } from "../escape-mrkdwn.js";
+import { escapePlainText, truncate } from "../escape-mrkdwn.js";
 import { BlockIds, CallbackIds, InputActionIds } from "../slack-ids.js";
 
 /** The `/access` modal: only resources this person may request are offered. */
@@ -22,7 +22,7 @@ export function buildRequestModal(resources: ResourcePolicy[]): View {
           action_id: InputActionIds.resource,
           placeholder: { type: "plain_text", text: "Choose a resource" },
           options: resources.slice(0, 100).map((resource) => ({
-            text: { type: "plain_text", text: truncate(`${resource.id}: ${resource.title}`, 75) },
+            text: { type: "plain_text", text: truncate(`${resource.id}: ${escapePlainText(resource.title)}`, 75) },
             description: { type: "plain_text", text: truncate(`default ${formatDuration(resource.defaultDurationSeconds)}, max ${formatDuration(resource.maxDurationSeconds)}`, 75) },
             value: resource.id,
           })),
