@@ -115,7 +115,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
     const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
     app.use(createInboxMiddleware(new PrismaInteractionInbox(db.prisma, clock), log));
-    registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log });
+    registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log, invalidateGroup: (id) => directory.invalidateGroup(id) });
 
     const leaseMs = (kind: string) => {
       if (kind !== "provision" && kind !== "deprovision" && kind !== "extend-provision") return 60_000;

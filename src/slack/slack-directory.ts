@@ -29,6 +29,11 @@ export class SlackDirectory implements Directory {
     });
   }
 
+  /** Forgets a user group's cached members, e.g. when Slack says they changed. */
+  invalidateGroup(usergroupId: string): void {
+    this.groups.delete(usergroupId);
+  }
+
   async lookupUser(userId: string): Promise<UserProfile | null> {
     return this.cached(this.users, userId, this.options.userTtlMs, async () => {
       const result = await this.client.users.info({ user: userId });

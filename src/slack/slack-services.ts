@@ -7,6 +7,8 @@ export interface SlackServices {
   deps: AccessDeps;
   seenBlocks: SeenBlocksStash;
   log: Logger;
+  /** Drops a user group's cached members (Slack said they changed). */
+  invalidateGroup(usergroupId: string): void;
 }
 
 declare module "@slack/bolt" {

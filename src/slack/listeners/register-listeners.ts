@@ -6,6 +6,7 @@ import { registerReviewActions } from "./actions/review-actions.js";
 import { registerVoteActions } from "./actions/vote-actions.js";
 import { registerAccessCommand } from "./commands/access-command.js";
 import { registerExtendSubmission } from "./views/extend-submission.js";
+import { registerSubteamEvents } from "./events/subteam-events.js";
 import { registerSubmissions } from "./views/submissions.js";
 
 export function registerListeners(app: App, services: SlackServices): void {
@@ -16,4 +17,5 @@ export function registerListeners(app: App, services: SlackServices): void {
   registerReviewActions(app, services);
   registerSubmissions(app, services);
   registerExtendSubmission(app, services);
+  registerSubteamEvents(app, services);
 }
