@@ -444,13 +444,13 @@ async function clicksThenCrash(t: TestContext, kind: "postgres" | "pglite"): Pro
 
 describe("crash recovery (a): kill -9 while the grant webhook call hangs", { concurrency: true }, () => {
   for (const { kind, skip } of kinds) {
-    test(`${kind}: after a restart the grant job resumes, provisions once, and only then is the grant active`, { timeout: 150_000, skip }, (t) => grantHangs(t, kind));
+    test(`${kind}: after a restart the grant job resumes, provisions once, and only then is the grant active`, { timeout: 200_000, skip }, (t) => grantHangs(t, kind));
   }
 });
 
 describe("crash recovery (b): kill -9 while the revoke call hangs after expiry", { concurrency: true }, () => {
   for (const { kind, skip } of kinds) {
-    test(`${kind}: after a restart the revoke is retried and completes, de-provisioned once`, { timeout: 175_000, skip }, (t) => revokeHangs(t, kind));
+    test(`${kind}: after a restart the revoke is retried and completes, de-provisioned once`, { timeout: 240_000, skip }, (t) => revokeHangs(t, kind));
   }
 });
 

@@ -96,20 +96,75 @@ const BASE_ENV_KEYS = ["PATH", "HOME", "TMPDIR", "LANG", "TZ"] as const;
 const live = new Set<BotProcess>();
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
+let watchdog: ChildProcess | null = null;
+
+function killLiveChildren(): void {
+  for (const child of liveChildren) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Last resort: a test file that crashes or forgets its `after` hook leaves no bot behind.
-  process.once("exit", () => {
-    for (const child of liveChildren) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
+  // A test file that crashes or forgets its `after` hook leaves no bot behind.
+  process.once("exit", killLiveChildren);
+  // A signal's default action ends the process without 'exit': kill the bots, then die of it as before.
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killLiveChildren();
+      process.kill(process.pid, signal);
+    });
+  }
+  startWatchdog();
+}
+
+/**
+ * Last resort for a test process that is itself SIGKILLed (a CI timeout): a small detached
+ * process holds the read end of a pipe from this one and is told every bot's pid; when the pipe
+ * closes (this process is gone, however it died) it SIGKILLs the bots still listed.
+ */
+function startWatchdog(): void {
+  const script = `
+    const pids = new Set();
+    let pending = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk) => {
+      pending += chunk;
+      let at;
+      while ((at = pending.indexOf("\\n")) >= 0) {
+        const line = pending.slice(0, at);
+        pending = pending.slice(at + 1);
+        const pid = Number(line.slice(1));
+        if (line[0] === "+") pids.add(pid); else pids.delete(pid);
       }
-    }
-  });
+    });
+    const end = () => { for (const pid of pids) { try { process.kill(pid, "SIGKILL"); } catch {} } process.exit(0); };
+    process.stdin.on("end", end);
+    process.stdin.on("error", end);
+  `;
+  try {
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+    child.on("error", () => (watchdog = null));
+    child.stdin!.on("error", () => (watchdog = null));
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    watchdog = child;
+  } catch {
+    watchdog = null;
+  }
+}
+
+function tellWatchdog(line: string): void {
+  try {
+    watchdog?.stdin?.write(`${line}\n`);
+  } catch {
+    // no watchdog: the exit and signal hooks still apply
+  }
 }
 
 /** Starts a bot process and (by default) waits until it is healthy. Throws with its last log lines if it is not. */
@@ -129,6 +184,7 @@ export async function startBotProcess(options: StartBotProcessOptions): Promise<
     stdio: ["ignore", "pipe", "pipe"],
   });
   liveChildren.add(child);
+  if (child.pid) tellWatchdog(`+${child.pid}`);
   const lines: BotLogLine[] = [];
   const listeners = new Set<(line: BotLogLine) => void>();
   const echo = options.echo ?? process.env.TEST_BOT_LOGS === "1";
@@ -163,6 +219,7 @@ export async function startBotProcess(options: StartBotProcessOptions): Promise<
     child.once("close", (code, signal) => {
       running = false;
       liveChildren.delete(child);
+      if (child.pid) tellWatchdog(`-${child.pid}`);
       live.delete(handle);
       resolve({ code, signal });
     });
