@@ -58,7 +58,7 @@ async function bareBolt(sim: SlackSimulator): Promise<{ url: string; stop(): Pro
     await ack();
   });
   const server = (await app.start(0)) as { address(): { port: number } };
-  return { url: `http://127.0.0.1:${server.address().port}/slack/events`, stop: () => app.stop() };
+  return { url: `http://127.0.0.1:${server.address().port}/slack/events`, stop: async () => void (await app.stop()) };
 }
 
 async function realBot(sim: SlackSimulator, database: Database) {

@@ -767,7 +767,7 @@ for (const target of testDatabases) {
       // The reason pings no one: plain_text in the review copy, escaped in the alerts.
       const mrkdwn = JSON.stringify(review.blocks).match(/"type":"mrkdwn","text":"[^"]*"/g) ?? [];
       assert.ok(mrkdwn.every((text) => !text.includes("<!here>")), "no mrkdwn field carries the raw reason");
-      assert.ok(JSON.stringify(review.blocks).includes('"type":"plain_text","text":"Reason: prod down INC-9 <!here>"'));
+      assert.ok(JSON.stringify(review.blocks).includes('"type":"plain_text","text":"Reason: prod down INC-9 &lt;!here&gt;"'));
       for (const reviewer of [USERS.sec, USERS.sre3]) assert.equal(dms(reviewer).filter((message) => message.text.startsWith(`Break-glass ${id}`)).length, 1, `${reviewer} got a review copy`);
       for (const approver of [USERS.sre1, USERS.sre2]) {
         const alerts = dmsMatching(approver, /Break-glass:\* <@U0ENG1> took `breakable`/);

@@ -57,25 +57,14 @@ export async function createAccessRequest(deps: AccessDeps, input: NewAccessRequ
   await deps.store.rememberPolicy(loaded.sha256, loaded.text);
 
   const now = deps.clock.now();
-  const request: AccessRequestRecord = {
-    id: generateId("AR"),
-    teamId: input.requester.teamId,
-    requesterId: input.requester.id,
-    requesterName: input.requester.name,
-    resource: resource.id,
-    durationSeconds,
-    reason,
+  const request = newRequestRecord(input.requester, { resource: resource.id, durationSeconds, reason, policySha256: loaded.sha256, now }, {
     status: problems.length === 0 ? "PENDING" : "UNSATISFIABLE",
-    policySha256: loaded.sha256,
-    createdAt: now,
     pendingUntil: new Date(now.getTime() + requestTtlSecondsOf(loaded.policy, resource) * 1000),
     decidedAt: problems.length === 0 ? null : now,
     decidedBy: null,
-    denyReason: null,
     breakGlass: false,
     extendsGrantId: input.extendsGrantId ?? null,
-    remindedAt: null,
-  };
+  });
 
   const created = await insertOnce(deps, input.idempotencyKey, async (tx) => {
     await tx.insertRequest(request, input.idempotencyKey);
@@ -113,6 +102,27 @@ export async function createAccessRequest(deps: AccessDeps, input: NewAccessRequ
   const snapshot = (await deps.store.getSnapshot(request.id))!;
   if (problems.length > 0) return { kind: "unsatisfiable", snapshot, problems };
   return { kind: "created", snapshot, approverIds };
+}
+
+function newRequestRecord(
+  requester: SlackIdentity,
+  base: { resource: string; durationSeconds: number; reason: string; policySha256: string; now: Date },
+  state: Pick<AccessRequestRecord, "status" | "pendingUntil" | "decidedAt" | "decidedBy" | "breakGlass" | "extendsGrantId">,
+): AccessRequestRecord {
+  return {
+    id: generateId("AR"),
+    teamId: requester.teamId,
+    requesterId: requester.id,
+    requesterName: requester.name,
+    resource: base.resource,
+    durationSeconds: base.durationSeconds,
+    reason: base.reason,
+    policySha256: base.policySha256,
+    createdAt: base.now,
+    denyReason: null,
+    remindedAt: null,
+    ...state,
+  };
 }
 
 /**
@@ -169,25 +179,14 @@ async function openBreakGlass(
   const actor = await describeActor(input.requester, deps.directory);
   await deps.store.rememberPolicy(loaded.sha256, loaded.text);
   const now = deps.clock.now();
-  const request: AccessRequestRecord = {
-    id: generateId("AR"),
-    teamId: input.requester.teamId,
-    requesterId: input.requester.id,
-    requesterName: input.requester.name,
-    resource: resource.id,
-    durationSeconds: input.durationSeconds,
-    reason: input.reason,
+  const request = newRequestRecord(input.requester, { resource: resource.id, durationSeconds: input.durationSeconds, reason: input.reason, policySha256: loaded.sha256, now }, {
     status: "APPROVED",
-    policySha256: loaded.sha256,
-    createdAt: now,
     pendingUntil: now,
     decidedAt: now,
     decidedBy: input.requester.id,
-    denyReason: null,
     breakGlass: true,
     extendsGrantId: null,
-    remindedAt: null,
-  };
+  });
   const dueAt = new Date(now.getTime() + review.reviewWithinSeconds * 1000);
   const created = await insertOnce(deps, input.idempotencyKey, async (tx) => {
     await tx.insertRequest(request, input.idempotencyKey);

@@ -39,17 +39,6 @@ import {
 } from "./policy-schema.js";
 
 export { PolicyError, type PolicyIssue } from "./policy-error.js";
-export type {
-  ApprovalRule,
-  BreakGlassPolicy,
-  ExtensionPolicy,
-  GroupSource,
-  LoadedPolicy,
-  Policy,
-  PolicySettings,
-  ProvisionerSettings,
-  ResourcePolicy,
-} from "./policy-schema.js";
 
 /**
  * The provisioner types a policy may use (`provisioner: { type: … }`). Tests pass their own;

@@ -1,6 +1,6 @@
 import type { PolicySource } from "../domain/ports.js";
 import { loadPolicyFile, type ProvisionerTypes } from "./load-policy.js";
-import type { LoadedPolicy } from "./policy-schema.js";
+import type { LoadedPolicy } from "../domain/policy-model.js";
 
 /**
  * The policy in force. `reload()` swaps in a new file only if it is valid, so a typo pushed
