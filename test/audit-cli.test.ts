@@ -12,11 +12,12 @@ import { runAuditCli, type AuditCliOptions } from "../src/audit/cli/run-audit-cl
 import { escapeCsvCell } from "../src/audit/escape-csv-cell.js";
 import type { VerifiableEntry } from "../src/ledger/ledger-record.js";
 import { verifyLedger } from "../src/audit/verify-ledger.js";
-import { openDatabase, type Database } from "../src/db/open-database.js";
+import { readMigrationsDirectory } from "../src/db/apply-migrations.js";
+import { DEFAULT_MIGRATIONS_DIR, openDatabase, type Database } from "../src/db/open-database.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
 import { canonicalJson } from "../src/ledger/canonical-json.js";
 import { computeEntryHash, GENESIS_HASH, sha256OfCanonical, type LedgerEventInput } from "../src/ledger/ledger-hash.js";
-import { openTestPostgres, resetDatabase, testDatabases, type TestDatabase } from "./support/test-databases.js";
+import { connectedAsRuntimeRole, openTestPostgres, privilegedPrisma, resetDatabase, testDatabases, type TestDatabase } from "./support/test-databases.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -152,15 +153,22 @@ async function seedLedger(db: Database): Promise<void> {
 }
 
 async function withTriggersOff(db: Database, ...statements: string[]): Promise<void> {
-  // As a superuser would: the triggers are the only thing in the way.
-  await db.prisma.$executeRawUnsafe("ALTER TABLE ledger_entry DISABLE TRIGGER USER");
-  await db.prisma.$executeRawUnsafe("ALTER TABLE ledger_checkpoint DISABLE TRIGGER USER");
+  // As the tables' owner or a superuser would: for them the triggers are the only thing in the
+  // way. (The bot's runtime role may not do this: test/database-roles.test.ts.)
+  const admin = privilegedPrisma(db);
+  await admin.$executeRawUnsafe("ALTER TABLE ledger_entry DISABLE TRIGGER USER");
+  await admin.$executeRawUnsafe("ALTER TABLE ledger_checkpoint DISABLE TRIGGER USER");
   try {
-    for (const statement of statements) await db.prisma.$executeRawUnsafe(statement);
+    for (const statement of statements) await admin.$executeRawUnsafe(statement);
   } finally {
-    await db.prisma.$executeRawUnsafe("ALTER TABLE ledger_entry ENABLE TRIGGER USER");
-    await db.prisma.$executeRawUnsafe("ALTER TABLE ledger_checkpoint ENABLE TRIGGER USER");
+    await admin.$executeRawUnsafe("ALTER TABLE ledger_entry ENABLE TRIGGER USER");
+    await admin.$executeRawUnsafe("ALTER TABLE ledger_checkpoint ENABLE TRIGGER USER");
   }
+}
+
+/** A checkpoint row of any content, inserted directly as only the owner or a superuser can (the bot records through accessbot_record_checkpoint). */
+function insertCheckpoint(db: Database, data: { seq: bigint; hash: string; channelId?: string; messageTs?: string }) {
+  return privilegedPrisma(db).ledgerCheckpoint.create({ data });
 }
 
 interface Run {
@@ -233,17 +241,22 @@ for (const target of testDatabases) {
       await seedLedger(db);
     });
 
-    test("raw UPDATE, DELETE and TRUNCATE of the ledger and its checkpoints fail with the trigger's message", async () => {
-      await db.prisma.ledgerCheckpoint.create({ data: { seq: 2n, hash: (await rows())[1]!.hash } });
-      for (const sql of [
+    test("raw UPDATE, DELETE and TRUNCATE of the ledger and its checkpoints fail with the trigger's message (and for the runtime role, on privileges)", async () => {
+      await insertCheckpoint(db, { seq: 2n, hash: (await rows())[1]!.hash });
+      const statements = [
         "UPDATE ledger_entry SET body = body || ' ' WHERE seq = 1",
         "DELETE FROM ledger_entry WHERE seq = 8",
         "TRUNCATE ledger_entry",
         "UPDATE ledger_checkpoint SET hash = repeat('0', 64)",
         "DELETE FROM ledger_checkpoint",
         "TRUNCATE ledger_checkpoint",
-      ]) {
-        await assert.rejects(db.prisma.$executeRawUnsafe(sql), /accessbot: (UPDATE|DELETE|TRUNCATE) on ledger_(entry|checkpoint) is not allowed: the audit ledger is append-only/, sql);
+      ];
+      // The owner or a superuser, while the triggers are on.
+      for (const sql of statements) {
+        await assert.rejects(privilegedPrisma(db).$executeRawUnsafe(sql), /accessbot: (UPDATE|DELETE|TRUNCATE) on ledger_(entry|checkpoint) is not allowed: the audit ledger is append-only/, sql);
+      }
+      if (connectedAsRuntimeRole(db)) {
+        for (const sql of statements) await assert.rejects(db.prisma.$executeRawUnsafe(sql), /permission denied for table ledger_(entry|checkpoint)/, sql);
       }
       assert.equal((await rows()).length, EVENTS.length);
     });
@@ -251,7 +264,7 @@ for (const target of testDatabases) {
     test("verify: an intact chain exits 0 and reports entries, head and checkpoints", async () => {
       const all = await rows();
       const head = all.at(-1)!;
-      await db.prisma.ledgerCheckpoint.create({ data: { seq: 3n, hash: all[2]!.hash, channelId: "C0AUDIT", messageTs: "1795341807.000100" } });
+      await insertCheckpoint(db, { seq: 3n, hash: all[2]!.hash, channelId: "C0AUDIT", messageTs: "1795341807.000100" });
       const run = await cli(cliOptions, "verify", "--checkpoint", `${head.seq}:${head.hash.toUpperCase()}`);
       assert.equal(run.code, 0, run.stdout + run.stderr);
       assert.match(run.stdout, /Ledger intact: 8 entries, seq 1\.\.8/);
@@ -278,7 +291,7 @@ for (const target of testDatabases) {
 
     test("verify: a rewrite re-hashed to the end is caught only by a checkpoint", async () => {
       const all = await rows();
-      await db.prisma.ledgerCheckpoint.create({ data: { seq: 6n, hash: all[5]!.hash } });
+      await insertCheckpoint(db, { seq: 6n, hash: all[5]!.hash });
       // Rewrite entry 2 and re-chain everything after it, as a careful attacker would.
       let prev = all[0]!.hash;
       const updates: string[] = [];
@@ -316,7 +329,7 @@ for (const target of testDatabases) {
       assert.match(beyond.stdout, /^VERIFICATION FAILED at seq 9: checkpoint-mismatch/);
       assert.match(beyond.stdout, /entries 9\.\.12 were removed/);
 
-      await db.prisma.ledgerCheckpoint.create({ data: { seq: 2n, hash: wrong } });
+      await insertCheckpoint(db, { seq: 2n, hash: wrong });
       const viaRow = await cli(cliOptions, "verify");
       assert.equal(viaRow.code, 1);
       assert.match(viaRow.stdout, /^VERIFICATION FAILED at seq 2: checkpoint-mismatch/);
@@ -514,7 +527,7 @@ describe("accessbot audit without a database", () => {
       const run = await cli({ database: empty }, "verify");
       assert.equal(run.code, 2);
       assert.match(run.stderr, /\d+ migrations not applied yet .*20261122120000_ledger_append_only.*npx prisma migrate deploy/);
-      assert.deepEqual(await empty.migrationsPending(), ["20261122110734_init", "20261122120000_ledger_append_only"]);
+      assert.deepEqual(await empty.migrationsPending(), (await readMigrationsDirectory(DEFAULT_MIGRATIONS_DIR)).map((migration) => migration.name));
     } finally {
       await empty.close();
     }

@@ -195,7 +195,11 @@ async function openPgAdapter(config, schema, onDispose) {
   const pool = new pg.Pool(pgPoolConfig(config, schema, CharAsTextClient));
   pool.on("error", () => {});
   try {
-    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    // Only when missing: even with IF NOT EXISTS, CREATE SCHEMA needs CREATE on the database,
+    // which the owner role of a schema made by `accessbot db setup-roles` does not have.
+    if (schema && (await pool.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])).rowCount === 0) {
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    }
   } catch (error) {
     await pool.end();
     throw toDriverAdapterError(DriverAdapterError, error);

@@ -11,6 +11,10 @@ const USAGE = `Usage: accessbot <command>
                               verify the ledger's hash chain
   audit export --format jsonl|csv [--since DATE] [--until DATE] [--resource ID] [--user UXXXX]
   audit show <request-id>     the full story of one request
+  db setup-roles [--admin-url URL] [--owner NAME] [--runtime NAME] [--schema NAME] [--print]
+                              PostgreSQL: an owner role for migrations and a runtime role
+                              for the bot, which cannot change the ledger (README, "Database roles")
+  db migrate                  apply pending migrations to DATABASE_URL (run it as the owner)
   help                        this text`;
 
 type Out = { log(text: string): void; error(text: string): void };
@@ -29,6 +33,10 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
     case "audit": {
       const { runAuditCli } = await import("../audit/cli/run-audit-cli.js");
       return runAuditCli(rest, out);
+    }
+    case "db": {
+      const { runDbCli } = await import("../db/run-db-cli.js");
+      return runDbCli(rest, out);
     }
     case undefined:
     case "help":

@@ -18,6 +18,11 @@ export interface AppConfig {
   sweepSchedule: string;
   autoMigrate: boolean;
   groupCacheSeconds: number;
+  /** When the ledger head is published besides start-up and the policy's checkpoint_schedule (0 turns a rule off). */
+  checkpoint: {
+    everyEntries: number;
+    everyMinutes: number;
+  };
   audit: {
     webhookUrl: string | null;
     webhookSecret: string | null;
@@ -44,6 +49,18 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value === "" ? null : value));
 
+/** A count from the environment: digits only (an empty value is refused, not read as 0). */
+function wholeNumber(name: string, unit: string, max: number, fallback: number) {
+  const message = `${name} must be a whole number of ${unit} from 0 (off) to ${max}`;
+  return z
+    .string({ error: message })
+    .trim()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .refine((value) => value <= max, message)
+    .default(fallback);
+}
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalText.refine((value) => value === null || value.startsWith("xoxb-"), "SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions page)"),
   SLACK_SIGNING_SECRET: optionalText,
@@ -62,6 +79,8 @@ const envSchema = z.object({
     .refine((value) => cron.validate(value), "ACCESSBOT_SWEEP_SCHEDULE must be a cron expression, e.g. \"* * * * *\" (every minute) or \"*/5 * * * * *\" (every 5 seconds)"),
   ACCESSBOT_AUTO_MIGRATE: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_AUTO_MIGRATE must be true or false" }).default("true"),
   ACCESSBOT_GROUP_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600, "ACCESSBOT_GROUP_CACHE_SECONDS must be at most 3600").default(60),
+  ACCESSBOT_CHECKPOINT_EVERY_ENTRIES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_ENTRIES", "entries", 1_000_000, 100),
+  ACCESSBOT_CHECKPOINT_EVERY_MINUTES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_MINUTES", "minutes", 10_080, 15),
   AUDIT_WEBHOOK_URL: optionalText.refine((value) => value === null || /^https?:\/\//.test(value), "AUDIT_WEBHOOK_URL must be an http(s) URL"),
   AUDIT_WEBHOOK_SECRET: optionalText,
   AUDIT_CHECKPOINT_WEBHOOK: optionalText.refine((value) => value === null || /^https?:\/\//.test(value), "AUDIT_CHECKPOINT_WEBHOOK must be an http(s) URL"),
@@ -92,6 +111,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sweepSchedule: values.ACCESSBOT_SWEEP_SCHEDULE,
     autoMigrate: values.ACCESSBOT_AUTO_MIGRATE === "true" || values.ACCESSBOT_AUTO_MIGRATE === "1",
     groupCacheSeconds: values.ACCESSBOT_GROUP_CACHE_SECONDS,
+    checkpoint: { everyEntries: values.ACCESSBOT_CHECKPOINT_EVERY_ENTRIES, everyMinutes: values.ACCESSBOT_CHECKPOINT_EVERY_MINUTES },
     audit: { webhookUrl: values.AUDIT_WEBHOOK_URL, webhookSecret: values.AUDIT_WEBHOOK_SECRET, checkpointWebhookUrl: values.AUDIT_CHECKPOINT_WEBHOOK },
   };
 }

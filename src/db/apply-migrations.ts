@@ -70,6 +70,27 @@ export class MigrationHistoryError extends Error {
   readonly code = "MIGRATION_HISTORY_BLOCKED";
 }
 
+/**
+ * Pending migrations, and a database role that cannot apply them: the runtime role made by
+ * `accessbot db setup-roles` has no CREATE on the schema and owns none of its tables, by design.
+ */
+export class MigrationPermissionError extends Error {
+  readonly code = "MIGRATION_NOT_PERMITTED";
+  constructor(
+    readonly pending: string[],
+    readonly role: string,
+    readonly schema: string | null,
+  ) {
+    const count = `${pending.length} pending migration${pending.length === 1 ? "" : "s"} (${pending.join(", ")})`;
+    const where = schema ? `schema "${schema}"` : "the database (the schema does not exist yet)";
+    super(
+      `The database has ${count}, but role "${role}" cannot apply ${pending.length === 1 ? "it" : "them"}: it lacks CREATE on ${where} or does not own its tables, as the runtime role should. ` +
+        `Apply them as the owner role (DATABASE_URL=<owner url> npx accessbot db migrate, or npx prisma migrate deploy) and run the bot as the runtime role with ACCESSBOT_AUTO_MIGRATE=false.`,
+    );
+    this.name = "MigrationPermissionError";
+  }
+}
+
 // Byte-for-byte the table the Prisma schema engine creates on PostgreSQL.
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -152,6 +173,18 @@ export async function applyMigrations(options: {
   const { connection, migrationsDir, logger } = options;
   const files = await readMigrationsDirectory(migrationsDir);
 
+  // Nothing to do is decided before anything is created or locked, so a role that may only
+  // read the history (the runtime role) starts fine with auto-migrate on; a pending migration
+  // it could not apply is refused with a sentence instead of a "permission denied" halfway.
+  const seen = await readHistory(connection);
+  const pending = files.filter((f) => !appliedNames(seen).has(f.name));
+  const failedBefore = (seen ?? []).filter((r) => r.finished_at === null && r.rolled_back_at === null);
+  if (pending.length === 0 && failedBefore.length === 0) {
+    warnAboutHistory(seen ?? [], files, logger);
+    return [];
+  }
+  await refuseWithoutMigratePrivileges(connection, pending.map((f) => f.name));
+
   return connection.withMigrationLock(async () => {
     await connection.exec(CREATE_MIGRATIONS_TABLE);
     const history = (await readHistory(connection)) ?? [];
@@ -166,16 +199,7 @@ export async function applyMigrations(options: {
     }
 
     const applied = appliedNames(history);
-    const onDisk = new Map(files.map((f) => [f.name, f]));
-    for (const row of history) {
-      if (!applied.has(row.migration_name)) continue;
-      const file = onDisk.get(row.migration_name);
-      if (!file) {
-        logger?.warn({ migration: row.migration_name }, "database has a migration that is not in prisma/migrations (is this build older than the database?)");
-      } else if (file.checksum !== row.checksum) {
-        logger?.warn({ migration: row.migration_name }, "migration.sql was edited after it was applied");
-      }
-    }
+    warnAboutHistory(history, files, logger);
 
     const appliedNow: string[] = [];
     for (const file of files) {
@@ -204,4 +228,36 @@ export async function applyMigrations(options: {
     }
     return appliedNow;
   });
+}
+
+function warnAboutHistory(history: MigrationRow[], files: MigrationFile[], logger: MigrationLogger | undefined): void {
+  const applied = appliedNames(history);
+  const onDisk = new Map(files.map((f) => [f.name, f]));
+  for (const row of history) {
+    if (!applied.has(row.migration_name)) continue;
+    const file = onDisk.get(row.migration_name);
+    if (!file) {
+      logger?.warn({ migration: row.migration_name }, "database has a migration that is not in prisma/migrations (is this build older than the database?)");
+    } else if (file.checksum !== row.checksum) {
+      logger?.warn({ migration: row.migration_name }, "migration.sql was edited after it was applied");
+    }
+  }
+}
+
+/**
+ * A migration creates objects in the schema and alters its tables: that takes CREATE on the
+ * schema (on the database, while the schema does not exist) and ownership of every table.
+ * A superuser (PGlite always) passes.
+ */
+async function refuseWithoutMigratePrivileges(session: MigrationSession, pending: string[]): Promise<void> {
+  const [check] = await session.query<{ role: string; schema: string | null; may_create: boolean; owns_tables: boolean }>(
+    `SELECT current_user::text AS role,
+            current_schema()::text AS schema,
+            CASE WHEN current_schema() IS NULL THEN has_database_privilege(current_database(), 'CREATE')
+                 ELSE has_schema_privilege(current_schema(), 'CREATE') END AS may_create,
+            NOT EXISTS (SELECT 1 FROM pg_class c
+                        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+                          AND c.relkind IN ('r', 'p') AND NOT pg_has_role(c.relowner, 'USAGE')) AS owns_tables`,
+  );
+  if (check && (!check.may_create || !check.owns_tables)) throw new MigrationPermissionError(pending, check.role, check.schema);
 }

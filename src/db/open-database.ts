@@ -212,8 +212,13 @@ function pgMigrationConnection(client: pg.PoolClient, schema: string | undefined
         await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK_KEY]);
       }
       try {
-        // Under the lock: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
-        if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        // Under the lock: concurrent CREATE SCHEMA IF NOT EXISTS can still collide. Only when it
+        // is missing: even with IF NOT EXISTS it needs CREATE on the database, which the owner
+        // role of a schema made by `accessbot db setup-roles` does not have.
+        if (schema) {
+          const { rows } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+          if (rows.length === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        }
         return await fn();
       } finally {
         await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK_KEY]).catch(() => {});

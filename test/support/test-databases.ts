@@ -8,6 +8,13 @@
 //     after(() => db.close());
 //     beforeEach(() => resetDatabase(db));
 //   });
+//
+// On PostgreSQL the tests run as the bot should in production: the schema is migrated by an
+// owner role and the Database handed to the test is connected as a runtime role with exactly
+// the grants `accessbot db setup-roles` gives (src/db/setup-database-roles.ts), so a test that
+// needs more than the bot may do fails here too. TEST_DATABASE_AS_SUPERUSER=1 opts out (every
+// connection is then TEST_DATABASE_URL's user, as before). Test support that must do what the
+// bot cannot (resetDatabase, tampering with the ledger) uses privilegedPrisma(db).
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,6 +22,8 @@ import path from "node:path";
 import pg from "pg";
 import { readMigrationsDirectory } from "../../src/db/apply-migrations.js";
 import { DEFAULT_MIGRATIONS_DIR, openDatabase, type Database } from "../../src/db/open-database.js";
+import { setupDatabaseRoles } from "../../src/db/setup-database-roles.js";
+import type { PrismaClient } from "../../src/generated/prisma/client.js";
 
 export interface TestDatabase {
   name: "pglite" | "postgres";
@@ -39,7 +48,7 @@ export const testDatabases: TestDatabase[] = [
  *    failure rolls the ALTERs back too, so the triggers cannot stay disabled.
  */
 export async function resetDatabase(db: Database): Promise<void> {
-  await db.prisma.$transaction(async (tx) => {
+  await privilegedPrisma(db).$transaction(async (tx) => {
     const rows = await tx.$queryRaw<Array<{ name: string }>>`
       SELECT tablename AS name FROM pg_tables
       WHERE schemaname = current_schema() AND tablename <> '_prisma_migrations'`;
@@ -66,31 +75,106 @@ function quoteIdent(name: string): string {
 
 const quietLogger = { info() {}, warn() {}, error() {} };
 
+/** The roles every PostgreSQL test schema is set up with; created on first use, kept between runs. */
+export const TEST_OWNER_ROLE = "accessbot_test_owner";
+export const TEST_RUNTIME_ROLE = "accessbot_test_app";
+const TEST_RUNTIME_PASSWORD = "accessbot-test-app";
+
+/** Databases connected as the runtime role → a connection as TEST_DATABASE_URL's (super)user. */
+const privileged = new WeakMap<Database, Database>();
+
 /**
- * PostgreSQL: a schema of its own (`t_<random>`) in the test database, migrated by the runtime
- * migrator exactly as the bot would, and dropped when the database is closed.
+ * A client that may do what the bot's runtime role may not (empty every table, disable the
+ * ledger's triggers, insert any checkpoint): TEST_DATABASE_URL's user on PostgreSQL, the
+ * database itself on PGlite (one superuser) or when the tests run as the superuser.
  */
-export async function openTestPostgres(baseUrl: string): Promise<Database> {
-  const schema = `t_${randomBytes(6).toString("hex")}`;
+export function privilegedPrisma(db: Database): PrismaClient {
+  return (privileged.get(db) ?? db).prisma;
+}
+
+/** True when `db` is connected as the runtime role of setup-roles (PostgreSQL, unless opted out). */
+export function connectedAsRuntimeRole(db: Database): boolean {
+  return privileged.has(db);
+}
+
+/** `url` with `?schema=` set (and, when given, user and password replaced, or `-c role=` added). */
+function urlFor(baseUrl: string, schema: string, as?: { user: string; password: string } | { role: string }): string {
   const url = new URL(baseUrl);
   url.searchParams.set("schema", schema);
-  const db = await openDatabase({ target: { kind: "postgres", url: url.toString(), schema }, migrate: true, logger: quietLogger });
-  return {
-    ...db,
-    async close() {
-      try {
-        await db.close();
-      } finally {
-        const admin = new pg.Client({ connectionString: baseUrl });
-        await admin.connect();
-        try {
-          await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-        } finally {
-          await admin.end();
-        }
-      }
-    },
+  if (as && "user" in as) {
+    url.username = encodeURIComponent(as.user);
+    url.password = encodeURIComponent(as.password);
+  } else if (as) {
+    const existing = url.searchParams.get("options");
+    url.searchParams.set("options", `${existing ? `${existing} ` : ""}-c role=${as.role}`);
+  }
+  return url.toString();
+}
+
+/**
+ * PostgreSQL: a schema of its own (`t_<random>`) in the test database, dropped when the
+ * database is closed. By default it is set up with {@link TEST_OWNER_ROLE} and
+ * {@link TEST_RUNTIME_ROLE} exactly as `accessbot db setup-roles` does, migrated by the runtime
+ * migrator as the owner (TEST_DATABASE_URL's user with `-c role=`), and the Database returned
+ * is connected as the runtime role. `asSuperuser` (or TEST_DATABASE_AS_SUPERUSER=1) migrates and
+ * connects as TEST_DATABASE_URL's user instead.
+ */
+export async function openTestPostgres(baseUrl: string, options: { asSuperuser?: boolean } = {}): Promise<Database> {
+  const schema = `t_${randomBytes(6).toString("hex")}`;
+  const dropSchema = async () => {
+    const admin = new pg.Client({ connectionString: baseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    } finally {
+      await admin.end();
+    }
   };
+  if (options.asSuperuser ?? process.env.TEST_DATABASE_AS_SUPERUSER === "1") {
+    const db = await openDatabase({ target: { kind: "postgres", url: urlFor(baseUrl, schema), schema }, migrate: true, logger: quietLogger });
+    return {
+      ...db,
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          await dropSchema();
+        }
+      },
+    };
+  }
+
+  const opened: Database[] = [];
+  try {
+    await setupDatabaseRoles(baseUrl, { schema, owner: TEST_OWNER_ROLE, runtime: TEST_RUNTIME_ROLE, runtimePassword: TEST_RUNTIME_PASSWORD });
+    const owner = await openDatabase({ target: { kind: "postgres", url: urlFor(baseUrl, schema, { role: TEST_OWNER_ROLE }), schema }, migrate: true, logger: quietLogger });
+    await owner.close();
+    const admin = await openDatabase({ target: { kind: "postgres", url: urlFor(baseUrl, schema), schema }, migrate: false, logger: quietLogger });
+    opened.push(admin);
+    const runtimeUrl = urlFor(baseUrl, schema, { user: TEST_RUNTIME_ROLE, password: TEST_RUNTIME_PASSWORD });
+    const db = await openDatabase({ target: { kind: "postgres", url: runtimeUrl, schema }, migrate: false, logger: quietLogger });
+    opened.push(db);
+    const wrapped: Database = {
+      ...db,
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          try {
+            await admin.close();
+          } finally {
+            await dropSchema();
+          }
+        }
+      },
+    };
+    privileged.set(wrapped, admin);
+    return wrapped;
+  } catch (error) {
+    for (const db of opened) await db.close().catch(() => undefined);
+    await dropSchema().catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
