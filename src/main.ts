@@ -2,7 +2,7 @@ import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import { AuditRelay } from "./audit-stream/audit-relay.js";
 import type { AuditSink } from "./audit-stream/audit-sink.js";
-import { publishCheckpoint } from "./audit-stream/publish-checkpoint.js";
+import { publishCheckpoint, startCheckpointTimer } from "./audit-stream/publish-checkpoint.js";
 import { SlackAuditSink } from "./audit-stream/slack-audit-sink.js";
 import { WebhookAuditSink } from "./audit-stream/webhook-audit-sink.js";
 import { readEnvConfig, type AppConfig } from "./config/read-env-config.js";
@@ -160,8 +160,19 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const runDue = (now: Date = clock.now()) => advanceLifecycle(deps, now);
     const timer = options.dueTimer === false ? null : startDueTimer({ nextDueAt: () => store.nextDueAt(policy.current().policy.settings), run: runDue, clock, log });
     dueTimer = timer;
-    const checkpoint = () =>
-      publishCheckpoint({ prisma: db.prisma, client: app.client, auditChannel: policy.current().policy.settings.auditChannel, webhookUrl: config.audit.checkpointWebhookUrl, webhookSecret: config.audit.webhookSecret, log });
+    const checkpointDeps = () => ({
+      prisma: db.prisma,
+      client: app.client,
+      auditChannel: policy.current().policy.settings.auditChannel,
+      webhookUrl: config.audit.checkpointWebhookUrl,
+      webhookSecret: config.audit.webhookSecret,
+      log,
+      databaseKind: db.kind,
+    });
+    const checkpoint = () => publishCheckpoint(checkpointDeps());
+    // Besides start-up and the daily schedule: after every N entries or T minutes of activity,
+    // so the tail of the ledger that no published head covers stays short.
+    const checkpointTimer = startCheckpointTimer({ ...config.checkpoint, deps: checkpointDeps });
     const scheduler: Scheduler = await startScheduler(
       [
         { name: "advance-lifecycle", schedule: config.sweepSchedule, run: () => runDue(), runAtStart: true },
@@ -212,6 +223,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
         const finished = await withTimeout(
           (async () => {
             await timer?.stop();
+            await checkpointTimer.stop();
             await scheduler.stop();
             await app.stop();
             while (handlers.size > 0) await Promise.allSettled([...handlers]);
