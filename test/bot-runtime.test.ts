@@ -66,7 +66,9 @@ describe("the running bot", () => {
     try {
       const response = await fetch(`http://127.0.0.1:${t.bot.port}/healthz`);
       assert.equal(response.status, 200);
-      assert.deepEqual(await response.json(), { ok: true, database: true, pendingMigrations: [] });
+      const report = (await response.json()) as { ok: boolean; database: boolean; pendingMigrations: string[]; slack: { ok: boolean; lastOkAt: string | null } };
+      assert.deepEqual({ ...report, slack: { ok: report.slack.ok } }, { ok: true, database: true, pendingMigrations: [], slack: { ok: true } });
+      assert.ok(report.slack.lastOkAt, "Slack answered the health probe");
     } finally {
       await t.stop();
     }
