@@ -75,10 +75,14 @@ interface RunResult {
   latencies: Array<{ ms: number; censored: boolean }>;
   /** How long after the last expires_at the run stopped waiting (DRAIN_LIMIT_MS), when some grants were not revoked. */
   gaveUpAfterMs: number | null;
+  /** The most jobs waiting at once (sampled every 10 s), and every job the bots finished meanwhile. */
+  peakPendingJobs: number;
+  jobsDone: number;
   notes: string[];
 }
 
 interface BaselineResult {
+  when: "before" | "after";
   concurrency: number;
   posts: number;
   ms: number;
@@ -87,7 +91,7 @@ interface BaselineResult {
 // ---------------------------------------------------------------------------------------------
 // Baseline: the webhook server alone, fed by a plain concurrent client
 
-async function baseline(concurrency: number): Promise<BaselineResult> {
+async function baseline(concurrency: number, when: BaselineResult["when"]): Promise<BaselineResult> {
   const server = await startGrantWebhookServer({ secret: WEBHOOK_SECRET });
   try {
     const expiresAt = new Date().toISOString();
@@ -115,7 +119,7 @@ async function baseline(concurrency: number): Promise<BaselineResult> {
     const ms = performance.now() - started;
     const valid = server.calls.filter((call) => call.signatureValid).length;
     if (valid !== GRANTS) throw new Error(`baseline: ${valid} validly signed calls of ${GRANTS}`);
-    return { concurrency, posts: GRANTS, ms };
+    return { when, concurrency, posts: GRANTS, ms };
   } finally {
     await server.close();
   }
@@ -211,6 +215,7 @@ async function run(processes: number): Promise<RunResult> {
     const revoked = () => webhook!.calls.filter((call) => call.action === "revoke" && call.outcome === 200);
     let lastReport = 0;
     let gaveUpAt: number | null = null;
+    let peakPendingJobs = 0;
     for (;;) {
       const count = new Set(revoked().map((call) => call.grant_id)).size;
       if (count >= GRANTS) break;
@@ -223,7 +228,9 @@ async function run(processes: number): Promise<RunResult> {
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now();
         const sinceFirst = (Date.now() - window.first.getTime()) / 1000;
-        log(`  ${sinceFirst < 0 ? `${fmt(-sinceFirst, 0)} s before the first expiry` : `${fmt(sinceFirst, 0)} s after the first expiry`}: ${fmt(count)} revoked`);
+        const jobs = await jobCounts(admin, schema);
+        peakPendingJobs = Math.max(peakPendingJobs, jobs.pending);
+        log(`  ${sinceFirst < 0 ? `${fmt(-sinceFirst, 0)} s before the first expiry` : `${fmt(sinceFirst, 0)} s after the first expiry`}: ${fmt(count)} revoked; jobs waiting ${fmt(jobs.pending)}, done ${fmt(jobs.done)}`);
       }
       await sleep(250);
     }
@@ -263,6 +270,8 @@ async function run(processes: number): Promise<RunResult> {
       tailMs: lastRevoke - window.last.getTime(),
       latencies,
       gaveUpAfterMs: gaveUpAt === null ? null : DRAIN_LIMIT_MS,
+      peakPendingJobs,
+      jobsDone: (await jobCounts(admin, schema)).done,
       notes,
     };
     log(`  done: last revoke ${fmt(result.tailMs / 1000, 1)} s after the last expiry; p50 ${latencyAt(latencies, 0.5)} ms, p99 ${latencyAt(latencies, 0.99)} ms${notes.length ? `; ${notes.join("; ")}` : ""}`);
@@ -275,6 +284,11 @@ async function run(processes: number): Promise<RunResult> {
     await admin.end();
     await fs.rm(workDir, { recursive: true, force: true });
   }
+}
+
+async function jobCounts(admin: pg.Client, schema: string): Promise<{ pending: number; done: number }> {
+  const { rows } = await admin.query<{ pending: number; done: number }>(`SELECT count(*) FILTER (WHERE done_at IS NULL)::int AS pending, count(done_at)::int AS done FROM "${schema}".job`);
+  return rows[0] ?? { pending: 0, done: 0 };
 }
 
 function withSearchPath(baseUrl: string, schema: string): string {
@@ -296,31 +310,32 @@ async function pgVersion(): Promise<string> {
   }
 }
 
-function report(runs: RunResult[], baselines: BaselineResult[], context: { started: Date; load: number[]; pg: string }): string {
+function report(runs: RunResult[], baselines: BaselineResult[], context: { started: Date; load: number[]; loadAfter: number[]; pg: string }): string {
   const lines: string[] = [];
   lines.push(HEADING, "");
   lines.push(`Produced by \`npm run bench:expiry\` (bench/expiry.bench.ts) on ${context.started.toISOString().slice(0, 10)}.`, "");
-  lines.push(`- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; load average (1 min) at the start: ${context.load[0]?.toFixed(2)}`);
+  lines.push(`- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; load average (1 min) at the start: ${context.load[0]?.toFixed(2)}, at the end: ${context.loadAfter[0]?.toFixed(2)} (the machine's other work shares the cores too)`);
   lines.push(`- Node ${process.version}; ${context.pg} on the same machine. The bots, PostgreSQL, the Slack simulator and the webhook server share the cores.`);
   lines.push(`- ${fmt(GRANTS)} ACTIVE grants of one webhook-provisioned resource, one per person, inserted with SQL (already warned of their end, as they would have been 10 minutes earlier); expires_at spread evenly over ${SPREAD_MS / 1000} s, the first ${LEAD_MS / 1000} s after the processes were healthy. Bots at LOG_LEVEL=${LOG_LEVEL}, default sweep schedule (the due timer ends grants as they fall due). A run stops waiting ${fmt(DRAIN_LIMIT_MS / 1000)} s after the last expires_at; a latency shown as "> x" falls among grants not revoked by then.`);
   lines.push("- Each expiry is a transaction (grant.expired in the ledger, a deprovision job, a DM job, a message refresh job), then the job worker POSTs the signed revoke and appends grant.deprovisioned; the audit relay mirrors all ledger entries to the (simulated) audit channel meanwhile.");
-  lines.push("- window: first expires_at → last revoke received; grants/s = grants / window (at most " + fmt(GRANTS / (SPREAD_MS / 1000)) + "/s, the rate at which they fall due); latency: revoke received − that grant's expires_at; tail: last expires_at → last revoke.", "");
-  lines.push("| what | concurrency | grants | window s | grants/s | p50 ms | p99 ms | max ms | tail s | notes |");
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  lines.push("- window: first expires_at → last revoke received; grants/s = grants / window (at most " + fmt(GRANTS / (SPREAD_MS / 1000)) + "/s, the rate at which they fall due); latency: revoke received − that grant's expires_at; tail: last expires_at → last revoke; jobs: every durable job (revokes, DMs, message refreshes) finished in the window.", "");
+  lines.push("| what | concurrency | grants | window s | grants/s | p50 ms | p99 ms | max ms | tail s | jobs done | jobs/s | peak jobs waiting | notes |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of runs) {
-    lines.push(`| ${r.label} | ${r.concurrency} | ${fmt(r.grants)} | ${fmt(r.windowMs / 1000, 1)} | ${fmt(r.grants / (r.windowMs / 1000), 1)} | ${latencyAt(r.latencies, 0.5)} | ${latencyAt(r.latencies, 0.99)} | ${latencyAt(r.latencies, 1)} | ${fmt(r.tailMs / 1000, 1)} | ${r.notes.join("; ") || "every grant: one revoke call, one grant.expired, one grant.deprovisioned"} |`);
+    lines.push(`| ${r.label} | ${r.concurrency} | ${fmt(r.grants)} | ${fmt(r.windowMs / 1000, 1)} | ${fmt(r.grants / (r.windowMs / 1000), 1)} | ${latencyAt(r.latencies, 0.5)} | ${latencyAt(r.latencies, 0.99)} | ${latencyAt(r.latencies, 1)} | ${fmt(r.tailMs / 1000, 1)} | ${fmt(r.jobsDone)} | ${fmt(r.jobsDone / (r.windowMs / 1000), 1)} | ${fmt(r.peakPendingJobs)} | ${r.notes.join("; ") || "every grant: one revoke call, one grant.expired, one grant.deprovisioned"} |`);
   }
   lines.push("", "Baseline: the same webhook server receiving the same number of signed revoke POSTs from a plain client (fetch, keep-alive) with the bots' concurrency, all at once.", "");
-  lines.push("| baseline | concurrency | POSTs | seconds | POSTs/s |");
-  lines.push("|---|---:|---:|---:|---:|");
-  for (const b of baselines) lines.push(`| webhook server alone | ${b.concurrency} | ${fmt(b.posts)} | ${fmt(b.ms / 1000, 2)} | ${fmt(b.posts / (b.ms / 1000))} |`);
+  lines.push("| baseline | when | concurrency | POSTs | seconds | POSTs/s |");
+  lines.push("|---|---|---:|---:|---:|---:|");
+  for (const b of baselines) lines.push(`| webhook server alone | ${b.when} the runs | ${b.concurrency} | ${fmt(b.posts)} | ${fmt(b.ms / 1000, 2)} | ${fmt(b.posts / (b.ms / 1000))} |`);
   lines.push("");
   for (const r of runs) {
-    const b = baselines.find((candidate) => candidate.concurrency === r.concurrency);
-    if (!b) continue;
+    const matching = baselines.filter((candidate) => candidate.concurrency === r.concurrency);
+    if (matching.length === 0) continue;
+    const baseMs = matching.reduce((sum, b) => sum + b.ms, 0) / matching.length;
     const rate = r.grants / (r.windowMs / 1000);
-    const baseRate = b.posts / (b.ms / 1000);
-    lines.push(`- ${r.label}: ${fmt(rate, 1)} grants/s over the window is ${fmt((100 * rate) / baseRate, 1)} % of the bare webhook rate at concurrency ${b.concurrency} (${fmt(baseRate)}/s); the window is ${fmt(r.windowMs / b.ms, 1)}× the baseline's time, and the grants fell due over ${SPREAD_MS / 1000} s of it. The last revoke came ${fmt(r.tailMs / 1000, 1)} s after the last expiry.`);
+    const baseRate = GRANTS / (baseMs / 1000);
+    lines.push(`- ${r.label}: ${fmt(rate, 1)} grants/s over the window is ${fmt((100 * rate) / baseRate, 1)} % of the bare webhook rate at concurrency ${r.concurrency} (${fmt(baseRate)}/s, the mean of before and after); the window is ${fmt(r.windowMs / baseMs, 1)}× the baseline's time, and the grants fell due over ${SPREAD_MS / 1000} s of it. The last revoke came ${fmt(r.tailMs / 1000, 1)} s after the last expiry.`);
   }
   lines.push("");
   return lines.join("\n");
@@ -345,14 +360,20 @@ async function main(): Promise<void> {
   const load = os.loadavg();
   const version = await pgVersion();
   const baselines: BaselineResult[] = [];
-  for (const concurrency of [...new Set(PROCESS_COUNTS.map((count) => count * WORKER_CONCURRENCY))]) {
-    const result = await baseline(concurrency);
-    log(`baseline: ${fmt(result.posts)} signed POSTs at concurrency ${concurrency} in ${fmt(result.ms / 1000, 2)} s (${fmt(result.posts / (result.ms / 1000))}/s)`);
-    baselines.push(result);
-  }
+  const concurrencies = [...new Set(PROCESS_COUNTS.map((count) => count * WORKER_CONCURRENCY))];
+  const measureBaselines = async (when: BaselineResult["when"]) => {
+    for (const concurrency of concurrencies) {
+      const result = await baseline(concurrency, when);
+      log(`baseline (${when}): ${fmt(result.posts)} signed POSTs at concurrency ${concurrency} in ${fmt(result.ms / 1000, 2)} s (${fmt(result.posts / (result.ms / 1000))}/s)`);
+      baselines.push(result);
+    }
+  };
+  // Before and after the runs: the spread between the two shows how steady the machine was.
+  await measureBaselines("before");
   const runs: RunResult[] = [];
   for (const processes of PROCESS_COUNTS) runs.push(await run(processes));
-  const section = report(runs, baselines, { started, load, pg: version });
+  await measureBaselines("after");
+  const section = report(runs, baselines, { started, load, loadAfter: os.loadavg(), pg: version });
   process.stdout.write(`\n${section}\n`);
   if (process.env.BENCH_NO_WRITE !== "1") {
     await writeResults(section);

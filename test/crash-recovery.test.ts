@@ -12,8 +12,10 @@
 //       are updated and its requester told.
 // Each scenario runs on PostgreSQL (TEST_DATABASE_URL or the local default; skipped when it is
 // unreachable) and on PGlite (one process, so the directory lock a SIGKILLed process leaves
-// behind must be recognised as stale). On PGlite the database can only be read while no bot
-// holds it, so those checks run after the last bot has stopped.
+// behind must be recognised as stale), the two side by side (two bots at a time). On PGlite the
+// database can only be read while no bot holds it, so those checks run after the last bot has
+// stopped. In (a) and (b) the time to the retry is checked last (assertShortLease), so a lease
+// longer than the provisioner's timeout warrants shows without hiding the other outcomes.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
