@@ -14,6 +14,9 @@ export class ExportLineError extends Error {
 
 const SEQ = /^[1-9][0-9]{0,18}$/;
 
+/** String.prototype.isWellFormed (Node 20; typed from lib ES2024, the project targets ES2023). */
+type WellFormedCheck = string & { isWellFormed(): boolean };
+
 /**
  * Reads one JSONL line back into an entry. Only seq, body, prev_hash and hash are required
  * (they are all the chain needs); the column copies, when present, are checked against the
@@ -31,6 +34,11 @@ export function parseJsonlLine(line: string, lineNumber: number): VerifiableEntr
   const { seq, body, prev_hash: prevHash, hash } = fields;
   if (typeof seq !== "string" || !SEQ.test(seq)) throw new ExportLineError(lineNumber, `"seq" must be a decimal string such as "42"`);
   if (typeof body !== "string") throw new ExportLineError(lineNumber, `"body" must be the hashed JSON text, as a string`);
+  // Why: an escaped lone surrogate (\ud800) has no UTF-8 form and would be hashed as U+FFFD,
+  // so an edited line could still match the hash; the exporter never writes one.
+  if (!(body as WellFormedCheck).isWellFormed()) {
+    throw new ExportLineError(lineNumber, `"body" contains an unpaired surrogate escape such as \\ud800, which is not text that can have been hashed`);
+  }
   if (typeof prevHash !== "string" || typeof hash !== "string") throw new ExportLineError(lineNumber, `"prev_hash" and "hash" must be strings`);
   const entry: VerifiableEntry = { seq: BigInt(seq), body, prevHash, hash };
   if ("ts" in fields) entry.ts = textColumn(fields.ts, "ts", lineNumber, false) as string;

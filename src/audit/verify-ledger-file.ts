@@ -36,6 +36,8 @@ export interface FileVerified {
 export interface VerifyLedgerFileOptions {
   checkpoints?: readonly LedgerCheckpointRef[];
   onProgress?: (progress: { entries: number; fileBytes: number }) => void;
+  /** The longest line accepted, in bytes; MAX_JSONL_LINE_BYTES (16 MiB) by default. */
+  maxLineBytes?: number;
 }
 
 /**
@@ -61,7 +63,7 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
   let nextReport = 50_000;
 
   try {
-    for await (const page of readJsonlLedger(path, (read) => (fileBytes = read))) {
+    for await (const page of readJsonlLedger(path, { onBytes: (read) => (fileBytes = read), maxLineBytes: options.maxLineBytes })) {
       for (const entry of page) {
         if (firstGap === null && lastSeq !== null && entry.seq > lastSeq + 1n) firstGap = { after: lastSeq, next: entry.seq };
         if (firstGap === null) {
