@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
-import type { Database } from "../src/db/open-database.js";
+import { pgliteLockPath, PgliteLockedError } from "../src/db/acquire-pglite-lock.js";
+import { openDatabase, type Database } from "../src/db/open-database.js";
 import { databaseTargetToUrl, parseDatabaseUrl, resolveDatabaseTarget } from "../src/db/resolve-database-target.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 
@@ -111,4 +114,25 @@ test("close() can be called twice", async () => {
   const db = await first.open();
   await Promise.all([db.close(), db.close()]);
   await db.close();
+});
+
+test("PGlite: a lock left by an earlier process with our pid does not stop the start; a second opener in this process is refused", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "accessbot-open-lock-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dataDir = path.join(dir, "pglite");
+  // What a container restart leaves: the previous life had the same pid and was SIGKILLed.
+  fs.writeFileSync(pgliteLockPath(dataDir), JSON.stringify({ pid: process.pid, hostname: os.hostname(), startedAt: "2026-01-01T00:00:00.000Z", by: "accessbot" }));
+  const logger = { info() {}, warn() {}, error() {} };
+  const db = await openDatabase({ target: { kind: "pglite", dataDir }, migrate: false, logger });
+  try {
+    assert.equal(await db.ping(), true);
+    await assert.rejects(openDatabase({ target: { kind: "pglite", dataDir }, migrate: false, logger }), (error: unknown) => {
+      assert.ok(error instanceof PgliteLockedError);
+      assert.match(error.message, new RegExp(`is in use by process ${process.pid} on .*PGlite allows one process per directory, so stop that process first`));
+      return true;
+    });
+  } finally {
+    await db.close();
+  }
+  assert.equal(fs.existsSync(pgliteLockPath(dataDir)), false, "closing releases the lock");
 });
