@@ -1,5 +1,5 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
-import type { ClaimedJob, JobQueue } from "../jobs/job-queue.js";
+import type { ClaimedJob, JobLeases, JobQueue } from "../jobs/job-queue.js";
 
 /** Any constant works; it only has to differ from the ledger's and Prisma's advisory lock keys. */
 const CLAIM_LOCK_KEY = 7_436_001;
@@ -21,14 +21,15 @@ interface JobRow {
 export class PrismaJobQueue implements JobQueue {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async claim(workerId: string, now: Date, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
+  async claim(workerId: string, now: Date, limit: number, lease: JobLeases): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     const wall = new Date();
-    const leaseUntil = new Date(wall.getTime() + leaseMs);
+    const byKind = JSON.stringify(lease.byKind);
     const rows = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`;
       return tx.$queryRaw<JobRow[]>`
-        UPDATE job SET locked_by = ${workerId}, locked_until = ${leaseUntil}, attempts = attempts + 1
+        UPDATE job SET locked_by = ${workerId}, attempts = attempts + 1,
+          locked_until = ${wall}::timestamptz + make_interval(secs => coalesce((${byKind}::jsonb ->> kind)::double precision, ${lease.defaultMs}) / 1000.0)
         WHERE id IN (
           SELECT id FROM (
             SELECT DISTINCT ON (coalesce(j.lane, 'job:' || j.id)) j.id, j.run_at

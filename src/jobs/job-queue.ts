@@ -9,6 +9,12 @@ export interface ClaimedJob {
   leaseUntil: Date;
 }
 
+/** How long a claim holds a job, per kind (a provisioning job's lease follows its target's timeout). */
+export interface JobLeases {
+  defaultMs: number;
+  byKind: Record<string, number>;
+}
+
 /** The durable job table, as the worker sees it. */
 export interface JobQueue {
   /**
@@ -16,7 +22,7 @@ export interface JobQueue {
    * another worker is running, each leased for `leaseMs` of wall-clock time. `now` is the
    * domain clock (what is due); the lease uses real time (whether a worker is still alive).
    */
-  claim(workerId: string, now: Date, limit: number, leaseMs: number): Promise<ClaimedJob[]>;
+  claim(workerId: string, now: Date, limit: number, lease: JobLeases): Promise<ClaimedJob[]>;
   /** Ends a job; a no-op if the lease was lost to another worker meanwhile. */
   complete(job: ClaimedJob, workerId: string, outcome: "done" | "failed", error?: string): Promise<void>;
   retry(job: ClaimedJob, workerId: string, at: Date, error: string): Promise<void>;

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { EffectResult } from "../domain/effects.js";
 import type { Clock } from "../domain/ports.js";
-import type { ClaimedJob, JobQueue } from "./job-queue.js";
+import type { ClaimedJob, JobLeases, JobQueue } from "./job-queue.js";
 
 export interface JobWorkerOptions {
   queue: JobQueue;
@@ -109,7 +109,7 @@ export class JobWorker {
     this.claiming++;
     let jobs: ClaimedJob[];
     try {
-      jobs = await this.options.queue.claim(this.workerId, this.options.clock.now(), free, this.maxLeaseMs());
+      jobs = await this.options.queue.claim(this.workerId, this.options.clock.now(), free, this.leases());
     } finally {
       this.claiming--;
     }
@@ -123,9 +123,10 @@ export class JobWorker {
     return jobs.length;
   }
 
-  private maxLeaseMs(): number {
-    // One lease for the whole claim: the claim query does not know the kinds in advance.
-    return Math.max(...["provision", "deprovision", "extend-provision", "notify"].map((kind) => this.options.leaseMs(kind)));
+  private leases(): JobLeases {
+    const byKind: Record<string, number> = {};
+    for (const kind of ["provision", "deprovision", "extend-provision"]) byKind[kind] = this.options.leaseMs(kind);
+    return { defaultMs: this.options.leaseMs("notify"), byKind };
   }
 
   private async run(job: ClaimedJob): Promise<void> {
