@@ -36,7 +36,7 @@ const BASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
 const LEAD_MS = 20_000;
 const SPREAD_MS = 60_000;
 /** The job worker's default concurrency (src/jobs/job-worker.ts). */
-const WORKER_CONCURRENCY = 8;
+const WORKER_CONCURRENCY = 16;
 /** Stop waiting this long after the last expires_at; grants not revoked by then are reported as such. */
 const DRAIN_LIMIT_MS = Number(process.env.BENCH_DRAIN_LIMIT_MS ?? 10 * 60_000);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "warn";

@@ -123,8 +123,9 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       // The lease outlives the provisioner's own timeout, so a live worker never loses a job it is still running.
       return (Math.max(0, ...timeouts) + 10) * 1000;
     };
+    const jobQueue = new PrismaJobQueue(db.prisma);
     worker = new JobWorker({
-      queue: new PrismaJobQueue(db.prisma),
+      queue: jobQueue,
       perform: async (job) => {
         if (job.kind !== INBOX_JOB_KIND) return performEffect(deps, job.payload as Effect, job.attempts, clock.now());
         log.warn({ jobId: job.id.toString() }, "replaying a Slack interaction whose process stopped before finishing it");
@@ -176,6 +177,8 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const scheduler: Scheduler = await startScheduler(
       [
         { name: "advance-lifecycle", schedule: config.sweepSchedule, run: () => runDue(), runAtStart: true },
+        // Finished jobs are kept a week for troubleshooting; the ledger is the record.
+        { name: "purge-finished-jobs", schedule: "17 * * * *", run: () => jobQueue.purgeDone(new Date(Date.now() - 7 * 24 * 3600 * 1000)) },
         { name: "ledger-checkpoint", schedule: policy.current().policy.settings.checkpointSchedule, timezone: policy.current().policy.settings.timezone, run: checkpoint, runAtStart: true },
       ],
       log,

@@ -31,17 +31,22 @@ export class PrismaJobQueue implements JobQueue {
         UPDATE job SET locked_by = ${workerId}, attempts = attempts + 1,
           locked_until = ${wall}::timestamptz + make_interval(secs => coalesce((${byKind}::jsonb ->> kind)::double precision, ${lease.defaultMs}) / 1000.0)
         WHERE id IN (
-          SELECT id FROM (
-            SELECT DISTINCT ON (coalesce(j.lane, 'job:' || j.id)) j.id, j.run_at
-            FROM job j
-            WHERE j.done_at IS NULL AND j.run_at <= ${now}
-              AND (j.locked_until IS NULL OR j.locked_until < ${wall})
-              AND (j.lane IS NULL OR NOT EXISTS (
-                SELECT 1 FROM job busy WHERE busy.lane = j.lane AND busy.done_at IS NULL AND busy.locked_until >= ${wall}))
-            ORDER BY coalesce(j.lane, 'job:' || j.id), j.run_at, j.id
-          ) first_per_lane
-          ORDER BY run_at, id
-          LIMIT ${limit}
+          -- Only the oldest due jobs are looked at (an index range, not a sort of the whole
+          -- backlog), then those whose lane is free, then the first of each lane.
+          WITH candidates AS (
+            SELECT j.id, j.lane, j.run_at FROM job j
+            WHERE j.done_at IS NULL AND j.run_at <= ${now} AND (j.locked_until IS NULL OR j.locked_until < ${wall})
+            ORDER BY j.run_at, j.id
+            LIMIT ${Math.min(1000, limit * 25)}
+          ), free AS (
+            SELECT c.id, c.lane, c.run_at FROM candidates c
+            WHERE c.lane IS NULL OR NOT EXISTS (
+              SELECT 1 FROM job busy WHERE busy.lane = c.lane AND busy.done_at IS NULL AND busy.locked_until >= ${wall})
+          ), first_per_lane AS (
+            SELECT DISTINCT ON (coalesce(lane, 'job:' || id)) id, run_at FROM free
+            ORDER BY coalesce(lane, 'job:' || id), run_at, id
+          )
+          SELECT id FROM first_per_lane ORDER BY run_at, id LIMIT ${limit}
         )
         RETURNING id, kind, payload, lane, attempts, locked_until`;
     });
@@ -66,6 +71,11 @@ export class PrismaJobQueue implements JobQueue {
     const rows = await this.prisma.$queryRaw<Array<{ due: Date | null }>>`
       SELECT min(greatest(run_at, coalesce(locked_until, run_at))) AS due FROM job WHERE done_at IS NULL`;
     return rows[0]?.due ?? null;
+  }
+
+  /** Forgets finished jobs older than `before` (the ledger, not the job table, is the record). */
+  async purgeDone(before: Date): Promise<number> {
+    return this.prisma.$executeRaw`DELETE FROM job WHERE done_at IS NOT NULL AND done_at < ${before}`;
   }
 
   async oldestDue(now: Date): Promise<Date | null> {

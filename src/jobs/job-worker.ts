@@ -43,7 +43,7 @@ export class JobWorker {
   constructor(private readonly options: JobWorkerOptions) {}
 
   private get concurrency(): number {
-    return this.options.concurrency ?? 8;
+    return this.options.concurrency ?? 16;
   }
 
   start(): void {
