@@ -239,10 +239,15 @@ function checkDistinctApprovers(path: Path, resource: ResourceView, groups: Know
   if (demands === null) return [];
   const needed = demands.reduce((sum, demand) => sum + demand.count, 0);
   if (needed === 0) return [];
-  // The same matching that decides real votes, fed with everyone in the static groups.
+  // The same matching that decides real votes, fed with everyone in the static groups; one
+  // pass over the members, since a static group may list thousands of people.
   const people = new Map<string, string[]>();
   demands.forEach((demand, index) => {
-    for (const member of demand.members) people.set(member, [...(people.get(member) ?? []), String(index)]);
+    for (const member of demand.members) {
+      const memberOf = people.get(member);
+      if (memberOf === undefined) people.set(member, [String(index)]);
+      else if (memberOf.at(-1) !== String(index)) memberOf.push(String(index));
+    }
   });
   const evaluation = evaluateApproval(
     demands.map((demand, index) => ({ group: String(index), count: demand.count })),
