@@ -252,13 +252,15 @@ async function run(processes: number): Promise<RunResult> {
     if (early > 0) notes.push(`${early} revoked before expires_at`);
     const unsigned = webhook.calls.filter((call) => !call.signatureValid).length;
     if (unsigned > 0) notes.push(`${unsigned} unsigned calls`);
+    await sleep(3000); // the ledger entry of the last revoke follows its webhook call
     const counts = await admin.query<{ type: string; n: number; grants: number }>(
       `SELECT type, count(*)::int AS n, count(DISTINCT request_id)::int AS grants FROM "${schema}".ledger_entry WHERE type IN ('grant.expired', 'grant.deprovisioned') GROUP BY type ORDER BY type`,
     );
     for (const type of ["grant.deprovisioned", "grant.expired"]) {
       const row = counts.rows.find((candidate) => candidate.type === type);
-      const expected = type === "grant.expired" ? GRANTS : firstRevokePerGrant.size;
-      if (!row || row.n !== row.grants || row.grants < expected) notes.push(`${type}: ${row?.n ?? 0} entries for ${row?.grants ?? 0} grants`);
+      // A partial run stops between a revoke call and its ledger entry, so only duplicates count then.
+      const short = gaveUpAt === null && (row?.grants ?? 0) < GRANTS;
+      if (!row || row.n !== row.grants || short) notes.push(`${type}: ${row?.n ?? 0} entries for ${row?.grants ?? 0} grants`);
     }
     if (gaveUpAt !== null) notes.unshift(`${fmt(GRANTS - firstRevokePerGrant.size)} of ${fmt(GRANTS)} not revoked ${fmt(DRAIN_LIMIT_MS / 1000)} s after the last expiry`);
     const result: RunResult = {
