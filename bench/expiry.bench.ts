@@ -4,9 +4,10 @@
 //
 // For each process count (BENCH_EXPIRY_PROCESSES, default "1,3"):
 //  1. A scratch schema on PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else
-//     postgresql://postgres@127.0.0.1:5432/test), migrated by the runtime migrator.
+//     postgresql://postgres@127.0.0.1:5432/test), which the bots create and migrate on start.
 //  2. A Slack simulator, a grant webhook server (test/support/grant-webhook-server.ts, answers
-//     200 at once) and N real bot processes (`node bin/accessbot.mjs start`, HTTP mode).
+//     200 at once) and N real bot processes (`node bin/accessbot.mjs start`, HTTP mode; another
+//     entry, e.g. a build or a snapshot of a commit, with ACCESSBOT_TEST_BOT_ENTRY).
 //  3. Once they are healthy, BENCH_GRANTS (default 10,000) approved requests and ACTIVE webhook
 //     grants are inserted with SQL, their expires_at spread evenly over 60 s starting 20 s later
 //     (warned_at set: their expiry warning went out 10 minutes before, as it would have).
@@ -16,7 +17,7 @@
 //     (revoke received − expires_at). Then checks the ledger: one grant.expired and one
 //     grant.deprovisioned per grant.
 // Baseline, same run: a plain client POSTs the same number of signed revoke bodies to a fresh
-// webhook server with the bots' concurrency (the job worker runs 8 jobs at once per process).
+// webhook server with the bots' concurrency (the job worker runs 16 jobs at once per process).
 // Prints a table, and writes it into bench/RESULTS.md under its own heading (replacing an
 // earlier run of this benchmark, keeping everything else).
 import { randomBytes } from "node:crypto";
@@ -25,7 +26,6 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { openDatabase } from "../src/db/open-database.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, signGrantWebhook, startGrantWebhookServer, writeReplicaPolicy, type GrantWebhookServer } from "../test/support/grant-webhook-server.js";
 import type { SlackSimulator } from "../test/support/slack-simulator.js";
 import { sleep, startBotProcess, startReplicaSimulator, type BotProcess } from "../test/support/start-bot-process.js";
@@ -35,8 +35,8 @@ const PROCESS_COUNTS = (process.env.BENCH_EXPIRY_PROCESSES ?? "1,3").split(",").
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 const LEAD_MS = 20_000;
 const SPREAD_MS = 60_000;
-/** The job worker's default concurrency (src/jobs/job-worker.ts). */
-const WORKER_CONCURRENCY = 16;
+/** The job worker's default concurrency (src/jobs/job-worker.ts: 16 jobs at once per process). */
+const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 16);
 /** Stop waiting this long after the last expires_at; grants not revoked by then are reported as such. */
 const DRAIN_LIMIT_MS = Number(process.env.BENCH_DRAIN_LIMIT_MS ?? 10 * 60_000);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "warn";
@@ -184,8 +184,6 @@ async function run(processes: number): Promise<RunResult> {
   await admin.connect();
   try {
     log(`\n${processes} bot process${processes === 1 ? "" : "es"}: schema ${schema}`);
-    const migrated = await openDatabase({ target: { kind: "postgres", url: url.toString(), schema }, migrate: true, logger: { info() {}, warn() {}, error() {} } });
-    await migrated.close();
     sim = await startReplicaSimulator(users, REPLICA_APPROVERS);
     webhook = await startGrantWebhookServer({ secret: WEBHOOK_SECRET });
     const policyFile = writeReplicaPolicy(workDir, { grantUrl: webhook.grantUrl, timeout: "10s" });
@@ -317,7 +315,7 @@ function report(runs: RunResult[], baselines: BaselineResult[], context: { start
   lines.push(HEADING, "");
   lines.push(`Produced by \`npm run bench:expiry\` (bench/expiry.bench.ts) on ${context.started.toISOString().slice(0, 10)}.`, "");
   lines.push(`- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; load average (1 min) at the start: ${context.load[0]?.toFixed(2)}, at the end: ${context.loadAfter[0]?.toFixed(2)} (the machine's other work shares the cores too)`);
-  lines.push(`- Node ${process.version}; ${context.pg} on the same machine. The bots, PostgreSQL, the Slack simulator and the webhook server share the cores.`);
+  lines.push(`- Node ${process.version}; ${context.pg} on the same machine. The bots, PostgreSQL, the Slack simulator and the webhook server share the cores.${process.env.BENCH_BOT_LABEL ? ` Bot: ${process.env.BENCH_BOT_LABEL}.` : ""}`);
   lines.push(`- ${fmt(GRANTS)} ACTIVE grants of one webhook-provisioned resource, one per person, inserted with SQL (already warned of their end, as they would have been 10 minutes earlier); expires_at spread evenly over ${SPREAD_MS / 1000} s, the first ${LEAD_MS / 1000} s after the processes were healthy. Bots at LOG_LEVEL=${LOG_LEVEL}, default sweep schedule (the due timer ends grants as they fall due). A run stops waiting ${fmt(DRAIN_LIMIT_MS / 1000)} s after the last expires_at; a latency shown as "> x" falls among grants not revoked by then.`);
   lines.push("- Each expiry is a transaction (grant.expired in the ledger, a deprovision job, a DM job, a message refresh job), then the job worker POSTs the signed revoke and appends grant.deprovisioned; the audit relay mirrors all ledger entries to the (simulated) audit channel meanwhile.");
   lines.push("- window: first expires_at → last revoke received; grants/s = grants / window (at most " + fmt(GRANTS / (SPREAD_MS / 1000)) + "/s, the rate at which they fall due); latency: revoke received − that grant's expires_at; tail: last expires_at → last revoke; jobs: every durable job (revokes, DMs, message refreshes) finished in the window.", "");
