@@ -118,7 +118,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log, invalidateGroup: (id) => directory.invalidateGroup(id) });
 
     const leaseMs = (kind: string) => {
-      if (kind !== "provision" && kind !== "deprovision" && kind !== "extend-provision") return 60_000;
+      if (kind !== "provision" && kind !== "deprovision" && kind !== "extend-provision") return 30_000;
       const timeouts = Object.values(policy.current().policy.resources).map((resource) => resource.provisioner?.timeoutSeconds ?? 0);
       // The lease outlives the provisioner's own timeout, so a live worker never loses a job it is still running.
       return (Math.max(0, ...timeouts) + 10) * 1000;

@@ -283,7 +283,7 @@ async function grantHangs(t: TestContext, kind: "postgres" | "pglite"): Promise<
         { timeoutMs: 30_000, intervalMs: 100 },
       );
     }
-    await waitUntil("the requester to be told access is active", () => dmsMatching(s.sim, requester, ACTIVE_DM).length > 0, { timeoutMs: 30_000, describe: () => `DMs: ${s.sim.messages(requester).map((m) => m.text).join(" | ")}` });
+    await waitUntil("the requester to be told access is active", () => dmsMatching(s.sim, requester, ACTIVE_DM).length > 0, { timeoutMs: 90_000, describe: () => `DMs: ${s.sim.messages(requester).map((m) => m.text).join(" | ")}` });
     assert.deepEqual(violations, []);
     await sleep(3000); // a duplicate call or DM would show by now
     assert.equal(dmsMatching(s.sim, requester, ACTIVE_DM).length, 1, "the requester is told once");
@@ -318,7 +318,7 @@ async function revokeHangs(t: TestContext, kind: "postgres" | "pglite"): Promise
     const requestId = await requestAndApprove(s, first, requester, "1m");
     const granted = await s.webhook.waitFor("the grant call", (calls) => calls.find((call) => call.action === "grant" && call.outcome === 200), { timeoutMs: 30_000 });
     const grantId = granted.grant_id!;
-    await waitUntil("the requester to be told access is active", () => dmsMatching(s.sim, requester, ACTIVE_DM).length > 0, { timeoutMs: 30_000 });
+    await waitUntil("the requester to be told access is active", () => dmsMatching(s.sim, requester, ACTIVE_DM).length > 0, { timeoutMs: 90_000 });
     s.webhook.hangNext(1, { action: "revoke" });
 
     // One minute later the grant expires and the revoke call is held.
@@ -335,7 +335,7 @@ async function revokeHangs(t: TestContext, kind: "postgres" | "pglite"): Promise
     );
     assert.ok((retry.attempt ?? 0) >= 2, `the retry is attempt >= 2 (got ${retry.attempt})`);
     if (held.idempotencyKey !== undefined) assert.equal(retry.idempotencyKey, held.idempotencyKey, "a retry carries the same idempotency key");
-    await waitUntil("the requester to be told access ended", () => dmsMatching(s.sim, requester, EXPIRY_DM).length > 0, { timeoutMs: 30_000, describe: () => `DMs: ${s.sim.messages(requester).map((m) => m.text).join(" | ")}` });
+    await waitUntil("the requester to be told access ended", () => dmsMatching(s.sim, requester, EXPIRY_DM).length > 0, { timeoutMs: 90_000, describe: () => `DMs: ${s.sim.messages(requester).map((m) => m.text).join(" | ")}` });
     await sleep(6000); // longer than a sweep interval: a second revoke or DM would show by now
     const revokes = s.webhook.callsWhere({ action: "revoke", grantId });
     assert.equal(revokes.filter((call) => call.outcome === 200).length, 1, `one successful revoke call: ${describeCalls(revokes)}`);

@@ -102,7 +102,9 @@ async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promis
 
 async function openPostgres(url: string, schema: string | undefined, options: OpenDatabaseOptions): Promise<Database> {
   const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
-  const pool = new pg.Pool({ connectionString: connectionStringWithSearchPath(url, schema) });
+  // Room for a burst of decisions (each holds a connection for its transaction) beside the job
+  // worker's concurrent jobs; pg's default of 10 starved the job claims under 30 concurrent clicks.
+  const pool = new pg.Pool({ connectionString: connectionStringWithSearchPath(url, schema), max: 25 });
   pool.on("error", (err) => options.logger?.error({ err }, "idle PostgreSQL connection failed"));
   const onPgClient = async <T>(fn: (connection: MigrationConnection) => Promise<T>): Promise<T> => {
     const client = await pool.connect();

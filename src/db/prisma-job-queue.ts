@@ -49,7 +49,7 @@ export class PrismaJobQueue implements JobQueue {
           SELECT id FROM first_per_lane ORDER BY run_at, id LIMIT ${limit}
         )
         RETURNING id, kind, payload, lane, attempts, locked_until`;
-    });
+    }, { maxWait: 20_000, timeout: 20_000 });
     return rows
       .map((row) => ({ id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));

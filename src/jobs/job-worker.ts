@@ -75,7 +75,15 @@ export class JobWorker {
   async drain(): Promise<void> {
     for (let round = 0; round < 10_000; round++) {
       if (this.pumping) await this.pumping;
-      const claimed = this.stopped ? 0 : await this.claimAndRun();
+      let claimed: number;
+      try {
+        claimed = this.stopped ? 0 : await this.claimAndRun();
+      } catch (error) {
+        // A busy database (no connection free for the claim) is a reason to wait, not to give up.
+        this.options.log.warn({ err: error }, "could not claim jobs; trying again");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
       if (claimed === 0 && this.inflight.size === 0 && this.claiming === 0 && !this.pumping) return;
       await Promise.race([...this.inflight.values(), new Promise((resolve) => setTimeout(resolve, 20))]);
     }

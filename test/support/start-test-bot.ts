@@ -92,6 +92,9 @@ export async function startTestBot(
       // Far in the future: tests call bot.sweep() themselves with a chosen time.
       ACCESSBOT_SWEEP_SCHEDULE: "0 0 1 1 *",
       ACCESSBOT_GROUP_CACHE_SECONDS: "0",
+      // Activity checkpoints tick in real time; tests that want them turn them on.
+      ACCESSBOT_CHECKPOINT_EVERY_ENTRIES: "0",
+      ACCESSBOT_CHECKPOINT_EVERY_MINUTES: "0",
       ...options.env,
     },
     database,
