@@ -297,7 +297,7 @@ Output of \`audit verify --file\`:
 ${fileVerify.output.replace(exportFile, "<export.jsonl>")}
 \`\`\`
 `;
-    await fs.writeFile(RESULTS, report);
+    await fs.writeFile(RESULTS, replaceOwnSection(await fs.readFile(RESULTS, "utf8").catch(() => ""), report));
     process.stdout.write(report);
     log(`wrote ${RESULTS}`);
   } finally {
@@ -309,3 +309,12 @@ ${fileVerify.output.replace(exportFile, "<export.jsonl>")}
 }
 
 await main();
+
+/** Replaces this benchmark's section (its heading up to the next top-level heading), keeping the other benchmarks' results. */
+function replaceOwnSection(existing: string, report: string): string {
+  const heading = report.split("\n", 1)[0]!;
+  const start = existing.indexOf(heading);
+  if (start < 0) return `${report.trimEnd()}\n\n${existing}`;
+  const next = existing.indexOf("\n# ", start + heading.length);
+  return `${existing.slice(0, start)}${report.trimEnd()}\n${next < 0 ? "" : `\n${existing.slice(next + 1)}`}`;
+}
