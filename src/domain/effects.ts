@@ -24,14 +24,13 @@ export type Effect =
 export type PostTarget =
   | { kind: "channel" }
   | { kind: "dm"; userId: string; reminder?: boolean }
-  | { kind: "review"; where: "audit-channel" | { userId: string }; overdue?: boolean; reminder?: boolean };
+  | { kind: "review"; where: "audit-channel" | { userId: string }; reminder?: boolean };
 
 /** What someone is told, by DM or in the audit channel. Rendered from the latest state when sent. */
 export type Notice =
   | { kind: "outcome"; requestId: string; change: RequestChange }
   | { kind: "provisioning-slow"; requestId: string; grantId: string; attempt: number; error: string; retryAt: string }
   | { kind: "provisioning-failed"; requestId: string; grantId: string; attempts: number; error: string }
-  | { kind: "revoke-failing"; requestId: string; grantId: string; attempt: number; error: string; retryAt: string }
   | { kind: "expiry-warning"; requestId: string; grantId: string }
   | { kind: "extended"; requestId: string; grantId: string; previousExpiresAt: string; byUserId: string }
   | { kind: "approvers-reminded"; requestId: string; approverIds: string[] }

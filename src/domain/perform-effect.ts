@@ -65,7 +65,7 @@ function toDestination(target: PostTarget, settings: { approvalChannel: string; 
     case "dm":
       return { kind: "dm", userId: target.userId, reminder: target.reminder ?? false };
     case "review":
-      return target.where === "audit-channel" ? { kind: "review", channelId: settings.auditChannel, overdue: target.overdue ?? false } : { kind: "review-dm", userId: target.where.userId, overdue: target.overdue ?? false };
+      return target.where === "audit-channel" ? { kind: "review", channelId: settings.auditChannel } : { kind: "review-dm", userId: target.where.userId };
   }
 }
 
@@ -127,9 +127,9 @@ async function remindReviewers(deps: AccessDeps, requestId: string, round: numbe
   const group = policy.groups[snapshot.review.reviewGroup];
   const reviewers = group ? (await deps.directory.membersOf(group)).filter((id) => id !== snapshot.request.requesterId).slice(0, MAX_APPROVER_DMS) : [];
   await deps.store.transaction(async (tx) => {
-    if (overdue) await enqueuePost(tx, requestId, { kind: "review", where: "audit-channel", overdue: true, reminder: true }, `review-repost:${requestId}:${round}`);
+    if (overdue) await enqueuePost(tx, requestId, { kind: "review", where: "audit-channel", reminder: true }, `review-repost:${requestId}:${round}`);
     for (const userId of reviewers) {
-      await enqueuePost(tx, requestId, { kind: "review", where: { userId }, overdue, reminder: true }, `review-remind:${requestId}:${round}:${userId}`);
+      await enqueuePost(tx, requestId, { kind: "review", where: { userId }, reminder: true }, `review-remind:${requestId}:${round}:${userId}`);
     }
   });
   return DONE;

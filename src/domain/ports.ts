@@ -152,8 +152,8 @@ export interface ProvisionerLookup {
 export type MessageDestination =
   | { kind: "channel"; channelId: string }
   | { kind: "dm"; userId: string; reminder: boolean }
-  | { kind: "review"; channelId: string; overdue: boolean }
-  | { kind: "review-dm"; userId: string; overdue: boolean };
+  | { kind: "review"; channelId: string }
+  | { kind: "review-dm"; userId: string };
 
 /** A notice with the state it is about, as it is when the notice is sent. */
 export interface NoticeView {
@@ -182,8 +182,7 @@ export type RequestChange =
   | { kind: "cancelled" }
   | { kind: "expired" }
   | { kind: "grant-expired" }
-  | { kind: "grant-revoked"; byUserId: string; reason: string | null }
-  | { kind: "grant-failed" };
+  | { kind: "grant-revoked"; byUserId: string; reason: string | null };
 
 export interface PolicySource {
   current(): LoadedPolicy;

@@ -45,8 +45,6 @@ function noticeText(view: NoticeView): string | null {
           return `:lock: Your access to \`${request.resource}\`${grantRef} has ended: its ${formatDuration(request.durationSeconds)} window expired.`;
         case "grant-revoked":
           return `:lock: Your access to \`${request.resource}\`${grantRef} was ended early by <@${change.byUserId}>.${change.reason ? ` Reason: ${escapeMrkdwn(change.reason)}` : ""}`;
-        case "grant-failed":
-          return `:x: Your access to \`${request.resource}\`${grantRef} could not be set up.`;
         // The requester did these themselves, or nothing final happened: the ephemeral reply is enough.
         case "cancelled":
         case "vote":
@@ -58,8 +56,6 @@ function noticeText(view: NoticeView): string | null {
       return `:hourglass: Setting up your access to \`${request.resource}\`${grantRef} is taking longer than expected: the target system answered “${escapeMrkdwn(truncate(notice.error, 300))}”. I'll keep trying (next attempt ${formatSlackDate(new Date(notice.retryAt))}) and tell you when it is active.`;
     case "provisioning-failed":
       return `:x: Your access to \`${request.resource}\`${grantRef} could not be set up after ${notice.attempts} attempts (last error: “${escapeMrkdwn(truncate(notice.error, 300))}”). Nothing was granted; the security team can see this in the audit channel. Request again once the target system works.`;
-    case "revoke-failing":
-      return `:rotating_light: Removing <@${request.requesterId}>'s access to \`${request.resource}\`${grantRef} keeps failing (attempt ${notice.attempt}: “${escapeMrkdwn(truncate(notice.error, 300))}”). It is retried until it succeeds; check the target system.`;
     case "expiry-warning":
       if (!grant) return null;
       return `:alarm_clock: Your access to \`${request.resource}\`${grantRef} ends ${formatSlackDate(grant.expiresAt)}. Need more time? *Extend* asks for it; *I'm done* ends it now.`;
