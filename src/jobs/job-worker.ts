@@ -39,6 +39,8 @@ export class JobWorker {
   private started = false;
   /** Claims whose query has not returned yet: their jobs are about to be in flight. */
   private claiming = 0;
+  private draining: Promise<void> | null = null;
+  private drainRequested = false;
 
   constructor(private readonly options: JobWorkerOptions) {}
 
@@ -71,8 +73,28 @@ export class JobWorker {
       });
   }
 
-  /** Runs every job that is due (tests and the demo): returns when none is due or running. */
-  async drain(): Promise<void> {
+  /**
+   * Runs every job that is due (tests and the demo): returns when none is due or running.
+   * Concurrent callers share one drain loop; each caller's request starts another pass, so a
+   * job committed just before the call is never missed. (Separate loops would each see the
+   * others' claims in flight and never agree that the queue is empty.)
+   */
+  drain(): Promise<void> {
+    this.drainRequested = true;
+    this.draining ??= (async () => {
+      try {
+        while (this.drainRequested) {
+          this.drainRequested = false;
+          await this.drainPass();
+        }
+      } finally {
+        this.draining = null;
+      }
+    })();
+    return this.draining;
+  }
+
+  private async drainPass(): Promise<void> {
     for (let round = 0; round < 10_000; round++) {
       if (this.pumping) await this.pumping;
       let claimed: number;
