@@ -1,11 +1,9 @@
 import fs from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { PGlite, type Transaction as PGliteTransaction } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
-import { acquirePgliteLock } from "./acquire-pglite-lock.js";
+import { acquirePgliteLock, PgliteLockedError } from "./acquire-pglite-lock.js";
 import {
   applyMigrations,
   listPendingMigrations,
@@ -15,6 +13,7 @@ import {
   type MigrationSession,
 } from "./apply-migrations.js";
 import { PGLITE_MEMORY, type DatabaseTarget } from "./resolve-database-target.js";
+import { PGLITE_SOCKET_PORT, readPgliteServerInfo, startPgliteServer, type PgliteServer, type PgliteServerInfo } from "./start-pglite-server.js";
 
 export type DatabaseLogger = MigrationLogger;
 
@@ -36,6 +35,11 @@ export interface OpenDatabaseOptions {
   logger?: DatabaseLogger;
   /** Defaults to prisma/migrations of this project. */
   migrationsDir?: string;
+  /**
+   * PGlite only: when a running bot holds the directory, connect to the database it serves
+   * instead of refusing (the read-only tools beside the bot). Never set by `start`.
+   */
+  shareWithRunningBot?: boolean;
 }
 
 /** Default maxWait of interactive transactions on PGlite (Prisma's own default is 2 s). */
@@ -54,58 +58,69 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promise<Database> {
-  const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const inMemory = dataDir === PGLITE_MEMORY;
   // The lock comes first: opening the directory is itself a write.
-  const releaseLock = inMemory ? () => {} : acquirePgliteLock(dataDir);
-  let db: PGlite | undefined;
+  let releaseLock: () => void;
+  try {
+    releaseLock = inMemory ? () => {} : acquirePgliteLock(dataDir);
+  } catch (error) {
+    // A tool beside the running bot reaches its database through the bot's own server rather
+    // than a second copy: the lock still keeps a second bot (or a writer) out.
+    const running = options.shareWithRunningBot && error instanceof PgliteLockedError ? readPgliteServerInfo(dataDir) : null;
+    if (!running || running.pid !== (error as PgliteLockedError).holderPid) throw error;
+    return openPool(pgliteClientPool(running), "pglite", undefined, { ...options, migrate: false }, async () => {});
+  }
+  let server: PgliteServer | undefined;
   try {
     if (!inMemory) await fs.mkdir(dataDir, { recursive: true });
-    db = await PGlite.create(inMemory ? "memory://" : dataDir);
-    const connection = pgliteMigrationConnection(db);
-    if (options.migrate) await applyMigrations({ connection, migrationsDir, ...loggerOption(options) });
-
-    const prisma = new PrismaClient({
-      adapter: new PrismaPGlite(db),
-      // PGlite is one connection: its own mutex runs interactive transactions one after another
-      // (verified: 50 concurrent read-modify-write transactions never interleave, and plain
-      // queries wait for the open transaction). Prisma counts that queueing against maxWait,
-      // whose 2 s default made queued transactions fail under load, so the default is raised
-      // to what a pool of connections would give. A caller's own maxWait still applies.
-      transactionOptions: { maxWait: PGLITE_TRANSACTION_MAX_WAIT_MS },
+    server = await startPgliteServer(dataDir, (message) => options.logger?.error({}, message));
+    const running = server;
+    return await openPool(pgliteClientPool(server), "pglite", undefined, options, async () => {
+      try {
+        await running.close();
+      } finally {
+        releaseLock();
+      }
     });
-    const pglite = db;
-    return {
-      prisma,
-      kind: "pglite",
-      migrationsPending: () => listPendingMigrations(connection, migrationsDir),
-      ping: () => ping(prisma),
-      close: once(async () => {
-        try {
-          await prisma.$disconnect();
-        } finally {
-          try {
-            // A clean shutdown checkpoints the directory, so the next open needs no recovery.
-            await pglite.close();
-          } finally {
-            releaseLock();
-          }
-        }
-      }),
-    };
   } catch (error) {
-    await db?.close().catch(() => {});
+    await server?.close().catch(() => {});
     releaseLock();
     throw error;
   }
 }
 
+/**
+ * PGlite is one session served by its own thread (start-pglite-server.ts): a client owns it
+ * for a whole transaction, so a few connections are enough; more would only queue there.
+ */
+function pgliteClientPool(server: PgliteServerInfo): pg.Pool {
+  return new pg.Pool({
+    host: server.socketDir,
+    port: PGLITE_SOCKET_PORT,
+    user: "accessbot",
+    database: "accessbot",
+    password: server.password,
+    max: 8,
+    connectionTimeoutMillis: 30_000,
+  });
+}
+
 async function openPostgres(url: string, schema: string | undefined, options: OpenDatabaseOptions): Promise<Database> {
-  const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   // Room for a burst of decisions (each holds a connection for its transaction) beside the job
   // worker's concurrent jobs; pg's default of 10 starved the job claims under 30 concurrent clicks.
   const pool = new pg.Pool({ connectionString: connectionStringWithSearchPath(url, schema), max: 25 });
-  pool.on("error", (err) => options.logger?.error({ err }, "idle PostgreSQL connection failed"));
+  return openPool(pool, "postgres", schema, options, async () => {});
+}
+
+async function openPool(
+  pool: pg.Pool,
+  kind: Database["kind"],
+  schema: string | undefined,
+  options: OpenDatabaseOptions,
+  closeServer: () => Promise<void>,
+): Promise<Database> {
+  const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+  pool.on("error", (err) => options.logger?.error({ err }, "idle database connection failed"));
   const onPgClient = async <T>(fn: (connection: MigrationConnection) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     let failed = false;
@@ -124,22 +139,29 @@ async function openPostgres(url: string, schema: string | undefined, options: Op
     if (options.migrate) {
       await onPgClient((connection) => applyMigrations({ connection, migrationsDir, ...loggerOption(options) }));
     }
-    const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : {}) });
+    const prisma = new PrismaClient({
+      adapter: new PrismaPg(pool, schema ? { schema } : {}),
+      // On PGlite transactions take turns on its one session, and Prisma counts that queueing
+      // against maxWait, whose 2 s default made queued transactions fail under load.
+      ...(kind === "pglite" ? { transactionOptions: { maxWait: PGLITE_TRANSACTION_MAX_WAIT_MS } } : {}),
+    });
     return {
       prisma,
-      kind: "postgres",
+      kind,
       migrationsPending: () => onPgClient((connection) => listPendingMigrations(connection, migrationsDir)),
       ping: () => ping(prisma),
       close: once(async () => {
         try {
           await prisma.$disconnect();
-        } finally {
           await pool.end();
+        } finally {
+          await closeServer();
         }
       }),
     };
   } catch (error) {
     await pool.end().catch(() => {});
+    await closeServer().catch(() => {});
     throw error;
   }
 }
@@ -226,22 +248,5 @@ function pgMigrationConnection(client: pg.PoolClient, schema: string | undefined
         await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK_KEY]).catch(() => {});
       }
     },
-  };
-}
-
-function pgliteMigrationConnection(db: PGlite): MigrationConnection {
-  const sessionOf = (q: PGlite | PGliteTransaction): MigrationSession => ({
-    async query<Row extends Record<string, unknown>>(sql: string, params?: unknown[]) {
-      return (await q.query<Row>(sql, params)).rows;
-    },
-    async exec(script: string) {
-      await q.exec(script);
-    },
-  });
-  return {
-    ...sessionOf(db),
-    transaction: (fn) => db.transaction((tx) => fn(sessionOf(tx))),
-    // One process per data directory (the lock file) and one connection: nothing to serialize.
-    withMigrationLock: (fn) => fn(),
   };
 }

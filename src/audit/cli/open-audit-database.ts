@@ -51,9 +51,10 @@ export async function openAuditDatabase(options: OpenAuditDatabaseOptions): Prom
 
   let database: Database;
   try {
-    database = await openDatabase({ target, migrate: false });
+    // Beside a running bot on PGlite, the audit reads through the bot's own database server.
+    database = await openDatabase({ target, migrate: false, shareWithRunningBot: true });
   } catch (error) {
-    if (error instanceof PgliteLockedError) throw new AuditCliError(`${error.message} (The audit tools need the PGlite directory to themselves: stop the bot for the audit.)`);
+    if (error instanceof PgliteLockedError) throw new AuditCliError(`${error.message} (The process holding it serves no database to local tools: if it is an \`accessbot db\` command, wait for it to finish; if it is a bot of an older version, stop it for the audit.)`);
     throw new AuditCliError(`Cannot open ${description}: ${(error as Error).message}`);
   }
   try {

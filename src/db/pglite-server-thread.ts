@@ -1,0 +1,59 @@
+// The worker thread that owns an embedded PGlite database and serves it on a Unix socket
+// (see start-pglite-server.ts): statements run here, never on the thread that acks Slack.
+import fs from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite } from "@electric-sql/pglite";
+import { PgliteWireServer } from "./pglite-wire-server.js";
+
+export interface PgliteServerThreadData {
+  /** A data directory, or "memory://". */
+  dataDir: string;
+  socketPath: string;
+  password: string;
+}
+
+export type PgliteServerThreadMessage = { type: "ready" } | { type: "failed"; message: string } | { type: "closed" } | { type: "error"; message: string };
+
+const port = parentPort;
+if (!port) throw new Error("pglite-server-thread runs only as a worker thread");
+const data = workerData as PgliteServerThreadData;
+const post = (message: PgliteServerThreadMessage) => port.postMessage(message);
+
+try {
+  const db = await PGlite.create(data.dataDir);
+  const show = async (name: string) => String((await db.query<{ value: string }>(`SELECT current_setting('${name}') AS value`)).rows[0]?.value ?? "");
+  const server = new PgliteWireServer({
+    backend: db,
+    password: data.password,
+    parameters: {
+      server_version: await show("server_version"),
+      server_encoding: "UTF8",
+      client_encoding: "UTF8",
+      DateStyle: await show("DateStyle"),
+      TimeZone: await show("TimeZone"),
+      integer_datetimes: "on",
+      standard_conforming_strings: "on",
+    },
+    onError: (error) => post({ type: "error", message: error instanceof Error ? error.message : String(error) }),
+  });
+  // The directory holding the socket belongs to the lock holder, so a socket left there by a
+  // killed bot is stale.
+  fs.rmSync(data.socketPath, { force: true });
+  await server.listen(data.socketPath);
+  fs.chmodSync(data.socketPath, 0o600);
+  port.on("message", (message: { type: string }) => {
+    if (message.type !== "close") return;
+    void (async () => {
+      await server.close();
+      // A clean close checkpoints the directory, so the next open needs no recovery.
+      await db.close();
+      fs.rmSync(data.socketPath, { force: true });
+      post({ type: "closed" });
+      port.close();
+    })();
+  });
+  post({ type: "ready" });
+} catch (error) {
+  post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+  port.close();
+}
