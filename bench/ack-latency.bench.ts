@@ -1,111 +1,137 @@
 // `npm run bench:ack`: how long Slack waits for the bot's ack, now that every command and
-// click is written to the durable inbox before it is acked. Signed `/access` commands at a
-// steady rate (BENCH_ACK_RATE, default 50/s, BENCH_ACK_COUNT, default 500) against:
-//  - a bare Bolt app that only acks (same Bolt, same signing, same machine, same run): the baseline;
-//  - the real bot on embedded PGlite (on disk, the default) and on PostgreSQL.
-// Reports p50/p99/max of the HTTP response time and the p99 ratio to the baseline.
-import { App } from "@slack/bolt";
+// click is written to the durable inbox before it is acked. Each server runs as its own
+// process (as in production); this process only sends signed requests and plays Slack.
+//  - baseline: a bare Bolt app that only acks (bench/support/bare-bolt-app.mjs: same Bolt,
+//    same signing, same receiver, same machine, same run);
+//  - the real bot (`accessbot start`) on embedded PGlite on disk (the default) and on PostgreSQL.
+// Two loads, each at a steady BENCH_ACK_RATE (default 50/s) for BENCH_ACK_COUNT requests
+// (default 500): signed `/access` commands, then Approve clicks on pending requests (each click
+// decides its request, so the bot also commits the decision, posts and updates behind the ack).
+// Reports p50/p99/max of the HTTP response time and the p99 ratio to the baseline's.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { pino } from "pino";
-import { openDatabase, type Database } from "../src/db/open-database.js";
-import { startBot } from "../src/main.js";
-import { postToBot, slashCommandBody } from "../test/support/slack-requests.js";
+import { ActionIds } from "../src/slack/slack-ids.js";
+import { buttonClickPayload, postToBot, slashCommandBody } from "../test/support/slack-requests.js";
+import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../test/support/slack-simulator.js";
 import { ONCALL, POLICY_FILE, SIGNING_SECRET } from "../test/support/start-test-bot.js";
-import { startSlackSimulator, type SlackSimulator } from "../test/support/slack-simulator.js";
+import { scratchSchema, startBotProcess, waitUntil, type BotProcess } from "../test/support/start-bot-process.js";
 
 const RATE = Number(process.env.BENCH_ACK_RATE ?? 50);
 const COUNT = Number(process.env.BENCH_ACK_COUNT ?? 500);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+const BARE_BOLT = new URL("./support/bare-bolt-app.mjs", import.meta.url).pathname;
 
-interface Result {
-  name: string;
+interface Latency {
   p50: number;
   p99: number;
   max: number;
 }
 
-async function measure(name: string, url: string, sim: SlackSimulator): Promise<Result> {
+/** Sends `COUNT` requests at `RATE`/s, each built by `body(i)`, and returns the response-time quantiles. */
+async function atSteadyRate(url: string, body: (i: number) => string): Promise<Latency> {
   const times: number[] = [];
   const sends: Promise<void>[] = [];
   const started = performance.now();
   for (let i = 0; i < COUNT; i++) {
-    const due = started + (i * 1000) / RATE;
-    const wait = due - performance.now();
+    const wait = started + (i * 1000) / RATE - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const user = ONCALL[i % ONCALL.length]!;
-    const body = slashCommandBody({ userId: user, text: `oncall-one 30m bench ${i}`, responseUrl: sim.responseUrl(`bench-${name}-${i}`, { userId: user }), triggerId: sim.issueTriggerId(user) });
+    const payload = body(i);
     sends.push(
       (async () => {
         const t0 = performance.now();
-        const response = await postToBot(url, SIGNING_SECRET, { body, contentType: "application/x-www-form-urlencoded" });
+        const response = await postToBot(url, SIGNING_SECRET, { body: payload, contentType: "application/x-www-form-urlencoded" });
         times.push(performance.now() - t0);
-        if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status}`);
+        if (response.status !== 200) throw new Error(`HTTP ${response.status} from ${url}`);
       })(),
     );
   }
   await Promise.all(sends);
   times.sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  return { name, p50: at(0.5), p99: at(0.99), max: times.at(-1)! };
+  return { p50: at(0.5), p99: at(0.99), max: times.at(-1)! };
 }
 
-async function bareBolt(sim: SlackSimulator): Promise<{ url: string; stop(): Promise<void> }> {
-  const app = new App({ token: sim.botToken, signingSecret: SIGNING_SECRET, clientOptions: { slackApiUrl: sim.apiUrl }, logLevel: undefined, logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => "error" as never, setName() {} } });
-  app.command("/access", async ({ ack }) => {
-    await ack();
-  });
-  const server = (await app.start(0)) as { address(): { port: number } };
-  return { url: `http://127.0.0.1:${server.address().port}/slack/events`, stop: async () => void (await app.stop()) };
+function command(sim: SlackSimulator, tag: string, i: number): string {
+  const user = ONCALL[i % ONCALL.length]!;
+  return slashCommandBody({ userId: user, text: `oncall-one 30m bench ${tag} ${i}`, responseUrl: sim.responseUrl(`bench-${tag}-${i}`, { userId: user }), triggerId: sim.issueTriggerId(user) });
 }
 
-async function realBot(sim: SlackSimulator, database: Database) {
-  const workDir = mkdtempSync(path.join(tmpdir(), "accessbot-bench-"));
-  const policyFile = path.join(workDir, "access-policy.yml");
-  writeFileSync(policyFile, readFileSync(POLICY_FILE));
-  const bot = await startBot({
-    env: { SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, PORT: "0", ACCESS_POLICY_FILE: policyFile, LOG_LEVEL: "silent" },
-    database,
-    log: pino({ level: "silent" }),
-  });
-  return { url: `http://127.0.0.1:${bot.port}/slack/events`, stop: () => bot.stop() };
+function click(sim: SlackSimulator, message: SimMessage, i: number): string {
+  // Not the requester: ONCALL[i] asked, ONCALL[i + 1] approves.
+  const user = ONCALL[(i + 1) % ONCALL.length]!;
+  return buttonClickPayload({ message, actionId: ActionIds.approve, user: { id: user }, responseUrl: sim.responseUrl(`click-${randomBytes(4).toString("hex")}`, { userId: user, channel: message.channel, messageTs: message.ts }), triggerId: sim.issueTriggerId(user) });
+}
+
+async function measureServer(name: string, server: BotProcess, sim: SlackSimulator, isBot: boolean): Promise<{ name: string; commands: Latency; clicks: Latency }> {
+  const tag = randomBytes(3).toString("hex");
+  const commands = await atSteadyRate(server.eventsUrl, (i) => command(sim, tag, i));
+  // The clicks need approval messages to click on: the bot posted one per command above; the
+  // bare app posts nothing, so it is sent the same payloads built on a stand-in message.
+  let messages: SimMessage[];
+  if (isBot) {
+    const posted = () => sim.messages("C0APPROVALS").filter((message) => message.text.includes(`bench ${tag} `) || JSON.stringify(message.blocks).includes(`bench ${tag} `));
+    await waitUntil("every approval message posted", () => posted().length >= COUNT, { timeoutMs: 600_000, describe: () => `${posted().length} of ${COUNT} posted` });
+    messages = posted().slice(0, COUNT).map((message) => structuredClone(message));
+  } else {
+    const standIn: SimMessage = { channel: "C0APPROVALS", ts: "1700000000.000100", text: "stand-in", blocks: [] } as unknown as SimMessage;
+    messages = Array.from({ length: COUNT }, () => standIn);
+  }
+  const order = messages.map((message) => Number(/bench \S+ (\d+)/.exec(message.text + JSON.stringify(message.blocks))?.[1] ?? 0));
+  const clicks = await atSteadyRate(server.eventsUrl, (i) => click(sim, messages[i]!, order[i] ?? i));
+  return { name, commands, clicks };
+}
+
+function botEnv(sim: SlackSimulator, databaseUrl: string, policyFile: string): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, ACCESS_POLICY_FILE: policyFile, LOG_LEVEL: "warn" };
 }
 
 async function main(): Promise<void> {
-  const sim = await startSlackSimulator({ users: ONCALL.map((id) => ({ id, name: id.toLowerCase() })), usergroups: { S0SECURITY: [], S0ENG: [], S0ONCALL: ONCALL, S0LONELY: [] }, channels: [{ id: "C0APPROVALS", name: "approvals" }, { id: "C0AUDIT", name: "audit" }] });
-  const results: Result[] = [];
-  const bare = await bareBolt(sim);
-  results.push(await measure("bare Bolt (ack only)", bare.url, sim));
-  await bare.stop();
-
-  // On disk, as the default database is.
-  const pglite = await openDatabase({ target: { kind: "pglite", dataDir: mkdtempSync(path.join(tmpdir(), "accessbot-bench-pglite-")) }, migrate: true });
-  const onPglite = await realBot(sim, pglite);
-  results.push(await measure("accessbot on PGlite", onPglite.url, sim));
-  await onPglite.stop();
-  await pglite.close();
-
-  const schema = `bench_${randomBytes(4).toString("hex")}`;
-  const url = new URL(PG_URL);
-  url.searchParams.set("schema", schema);
-  const postgres = await openDatabase({ target: { kind: "postgres", url: url.toString(), schema }, migrate: true });
+  const sim = await startSlackSimulator({
+    users: ONCALL.map((id) => ({ id, name: id.toLowerCase() })),
+    usergroups: { S0SECURITY: [], S0ENG: [], S0ONCALL: ONCALL, S0LONELY: [] },
+    channels: [
+      { id: "C0APPROVALS", name: "approvals" },
+      { id: "C0AUDIT", name: "audit" },
+    ],
+  });
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "accessbot-bench-ack-"));
+  const policyFile = path.join(workDir, "access-policy.yml");
+  writeFileSync(policyFile, readFileSync(POLICY_FILE));
+  const results = [];
   try {
-    const onPostgres = await realBot(sim, postgres);
-    results.push(await measure("accessbot on PostgreSQL", onPostgres.url, sim));
-    await onPostgres.stop();
-  } finally {
-    await postgres.prisma.$executeRawUnsafe(`DROP SCHEMA "${schema}" CASCADE`).catch(() => undefined);
-    await postgres.close();
-  }
-  await sim.close();
+    const bare = await startBotProcess({ name: "bare-bolt", entry: BARE_BOLT, args: [], env: botEnv(sim, "", policyFile) });
+    results.push(await measureServer("bare Bolt (ack only)", bare, sim, false));
+    await bare.stop();
 
-  const baseline = results[0]!.p99;
-  console.log(`signed /access commands at ${RATE}/s, ${COUNT} each\n`);
-  console.log("| | p50 ms | p99 ms | max ms | p99 / bare p99 |");
-  console.log("|---|---:|---:|---:|---:|");
-  for (const r of results) console.log(`| ${r.name} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${(r.p99 / baseline).toFixed(2)}× |`);
+    const pgliteUrl = new URL("postgresql://pglite.invalid/pglite");
+    pgliteUrl.searchParams.set("data_dir", path.join(workDir, "pglite"));
+    const onPglite = await startBotProcess({ name: "bot-pglite", env: botEnv(sim, pgliteUrl.toString(), policyFile), cwd: workDir });
+    results.push(await measureServer("accessbot on PGlite (on disk)", onPglite, sim, true));
+    await onPglite.stop();
+
+    const schema = scratchSchema(PG_URL);
+    try {
+      const onPostgres = await startBotProcess({ name: "bot-postgres", env: botEnv(sim, schema.url, policyFile) });
+      results.push(await measureServer("accessbot on PostgreSQL", onPostgres, sim, true));
+      await onPostgres.stop();
+    } finally {
+      await schema.drop();
+    }
+  } finally {
+    await sim.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const [baseline] = results;
+  console.log(`signed requests at ${RATE}/s, ${COUNT} of each kind, every server in its own process; load: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+  console.log("| | commands p50 ms | p99 ms | max ms | p99 / bare | clicks p50 ms | p99 ms | max ms | p99 / bare |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of results) {
+    const cells = (l: Latency, base: Latency) => `${l.p50.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${(l.p99 / base.p99).toFixed(2)}×`;
+    console.log(`| ${r.name} | ${cells(r.commands, baseline!.commands)} | ${cells(r.clicks, baseline!.clicks)} |`);
+  }
 }
 
 await main();
