@@ -4,16 +4,18 @@
 //  - baseline: a bare Bolt app that only acks (bench/support/bare-bolt-app.mjs: same Bolt,
 //    same signing, same receiver, same machine, same run);
 //  - the real bot (`accessbot start`) on embedded PGlite on disk (the default) and on PostgreSQL.
-// Two loads, each at a steady BENCH_ACK_RATE (default 50/s) for BENCH_ACK_COUNT requests
+// The requests are sent from a process of their own (bench/support/send-at-rate.ts), so the
+// simulator's work here never delays a measurement. Two loads, each at a steady BENCH_ACK_RATE (default 50/s) for BENCH_ACK_COUNT requests
 // (default 500): signed `/access` commands, then Approve clicks on pending requests (each click
 // decides its request, so the bot also commits the decision, posts and updates behind the ack).
 // Reports p50/p99/max of the HTTP response time and the p99 ratio to the baseline's.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ActionIds } from "../src/slack/slack-ids.js";
-import { buttonClickPayload, postToBot, slashCommandBody } from "../test/support/slack-requests.js";
+import { buttonClickPayload, slashCommandBody } from "../test/support/slack-requests.js";
 import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../test/support/slack-simulator.js";
 import { ONCALL, POLICY_FILE, SIGNING_SECRET } from "../test/support/start-test-bot.js";
 import { scratchSchema, startBotProcess, waitUntil, type BotProcess } from "../test/support/start-bot-process.js";
@@ -29,26 +31,17 @@ interface Latency {
   max: number;
 }
 
-/** Sends `COUNT` requests at `RATE`/s, each built by `body(i)`, and returns the response-time quantiles. */
-async function atSteadyRate(url: string, body: (i: number) => string): Promise<Latency> {
-  const times: number[] = [];
-  const sends: Promise<void>[] = [];
-  const started = performance.now();
-  for (let i = 0; i < COUNT; i++) {
-    const wait = started + (i * 1000) / RATE - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const payload = body(i);
-    sends.push(
-      (async () => {
-        const t0 = performance.now();
-        const response = await postToBot(url, SIGNING_SECRET, { body: payload, contentType: "application/x-www-form-urlencoded" });
-        times.push(performance.now() - t0);
-        if (response.status !== 200) throw new Error(`HTTP ${response.status} from ${url}`);
-      })(),
-    );
-  }
-  await Promise.all(sends);
-  times.sort((a, b) => a - b);
+const GENERATOR = new URL("./support/send-at-rate.ts", import.meta.url).pathname;
+
+/** Sends the bodies at `RATE`/s from a separate process and returns the response-time quantiles. */
+async function atSteadyRate(url: string, bodies: string[]): Promise<Latency> {
+  const child = spawn(process.execPath, ["--import", "tsx", GENERATOR], { stdio: ["pipe", "pipe", "inherit"] });
+  child.stdin.end(JSON.stringify({ url, secret: SIGNING_SECRET, rate: RATE, bodies }));
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+  const times = (JSON.parse(output) as number[]).sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
   return { p50: at(0.5), p99: at(0.99), max: times.at(-1)! };
 }
@@ -66,7 +59,7 @@ function click(sim: SlackSimulator, message: SimMessage, i: number): string {
 
 async function measureServer(name: string, server: BotProcess, sim: SlackSimulator, isBot: boolean): Promise<{ name: string; commands: Latency; clicks: Latency }> {
   const tag = randomBytes(3).toString("hex");
-  const commands = await atSteadyRate(server.eventsUrl, (i) => command(sim, tag, i));
+  const commands = await atSteadyRate(server.eventsUrl, Array.from({ length: COUNT }, (_, i) => command(sim, tag, i)));
   // The clicks need approval messages to click on: the bot posted one per command above; the
   // bare app posts nothing, so it is sent the same payloads built on a stand-in message.
   let messages: SimMessage[];
@@ -75,16 +68,37 @@ async function measureServer(name: string, server: BotProcess, sim: SlackSimulat
     await waitUntil("every approval message posted", () => posted().length >= COUNT, { timeoutMs: 600_000, describe: () => `${posted().length} of ${COUNT} posted` });
     messages = posted().slice(0, COUNT).map((message) => structuredClone(message));
   } else {
-    const standIn: SimMessage = { channel: "C0APPROVALS", ts: "1700000000.000100", text: "stand-in", blocks: [] } as unknown as SimMessage;
+    // About the size of a real approval message, so both apps parse a similar body.
+    const standIn = {
+      channel: "C0APPROVALS",
+      ts: "1700000000.000100",
+      text: "stand-in",
+      blocks: [
+        { type: "section", block_id: "summary", text: { type: "mrkdwn", text: "x".repeat(1500) } },
+        { type: "actions", block_id: "access_actions", elements: [{ type: "button", action_id: ActionIds.approve, value: "AR-STANDIN1", text: { type: "plain_text", text: "Approve" } }] },
+      ],
+    } as unknown as SimMessage;
     messages = Array.from({ length: COUNT }, () => standIn);
   }
   const order = messages.map((message) => Number(/bench \S+ (\d+)/.exec(message.text + JSON.stringify(message.blocks))?.[1] ?? 0));
-  const clicks = await atSteadyRate(server.eventsUrl, (i) => click(sim, messages[i]!, order[i] ?? i));
+  const clicks = await atSteadyRate(server.eventsUrl, messages.map((message, i) => click(sim, message, order[i] ?? i)));
   return { name, commands, clicks };
 }
 
+/** BENCH_ACK_TARGETS=pglite,postgres picks what runs after the baseline (default both). */
+const TARGETS = new Set((process.env.BENCH_ACK_TARGETS ?? "pglite,postgres").split(","));
+
 function botEnv(sim: SlackSimulator, databaseUrl: string, policyFile: string): Record<string, string> {
-  return { DATABASE_URL: databaseUrl, SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, ACCESS_POLICY_FILE: policyFile, LOG_LEVEL: "warn" };
+  return {
+    DATABASE_URL: databaseUrl,
+    SLACK_BOT_TOKEN: sim.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: sim.apiUrl,
+    ACCESS_POLICY_FILE: policyFile,
+    LOG_LEVEL: "warn",
+    // e.g. BENCH_BOT_NODE_OPTIONS="--import ./bench/support/cpu-profile.mjs" CPU_PROFILE_DIR=/tmp/prof to see where the bot's time goes.
+    ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS, CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR ?? "/tmp" } : {}),
+  };
 }
 
 async function main(): Promise<void> {
@@ -105,19 +119,21 @@ async function main(): Promise<void> {
     results.push(await measureServer("bare Bolt (ack only)", bare, sim, false));
     await bare.stop();
 
+    if (TARGETS.has("pglite")) {
     const pgliteUrl = new URL("postgresql://pglite.invalid/pglite");
     pgliteUrl.searchParams.set("data_dir", path.join(workDir, "pglite"));
     const onPglite = await startBotProcess({ name: "bot-pglite", env: botEnv(sim, pgliteUrl.toString(), policyFile), cwd: workDir });
     results.push(await measureServer("accessbot on PGlite (on disk)", onPglite, sim, true));
     await onPglite.stop();
+    }
 
-    const schema = scratchSchema(PG_URL);
-    try {
+    const schema = TARGETS.has("postgres") ? scratchSchema(PG_URL) : null;
+    if (schema) try {
       const onPostgres = await startBotProcess({ name: "bot-postgres", env: botEnv(sim, schema.url, policyFile) });
       results.push(await measureServer("accessbot on PostgreSQL", onPostgres, sim, true));
       await onPostgres.stop();
     } finally {
-      await schema.drop();
+      await schema!.drop();
     }
   } finally {
     await sim.close();

@@ -1,3 +1,5 @@
+import { EventEmitter } from "node:events";
+import os from "node:os";
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import { AuditRelay } from "./audit-stream/audit-relay.js";
@@ -16,19 +18,24 @@ import type { AccessDeps, Clock, ProvisionerLookup } from "./domain/ports.js";
 import type { LoadedPolicy } from "./domain/policy-model.js";
 import { PrismaInteractionInbox } from "./db/prisma-interaction-inbox.js";
 import { PrismaJobQueue } from "./db/prisma-job-queue.js";
-import { createInboxMiddleware, INBOX_JOB_KIND, replayInteraction } from "./slack/interaction-inbox.js";
+import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
+import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
+import { AckThreadReceiver, startAckThread } from "./slack/start-ack-thread.js";
 import { JobWorker } from "./jobs/job-worker.js";
 import { startDueTimer } from "./jobs/start-due-timer.js";
 import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
 import { createLogger } from "./logging/create-logger.js";
 import { ReloadablePolicy } from "./policy/reloadable-policy.js";
 import { buildProvisioners } from "./provisioning/build-provisioners.js";
-import { createBoltApp } from "./slack/create-bolt-app.js";
+import { createBoltApp, type HealthReport } from "./slack/create-bolt-app.js";
 import { registerListeners } from "./slack/listeners/register-listeners.js";
 import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
 import { SlackDirectory } from "./slack/slack-directory.js";
 import { SlackHealth } from "./slack/slack-health.js";
 import { SlackNotifier } from "./slack/slack-notifier.js";
+
+/** How much lower than the ack thread the threads doing the work run (nice steps). */
+export const BACKGROUND_NICE = 19;
 
 export interface BotOptions {
   env?: NodeJS.ProcessEnv;
@@ -92,20 +99,17 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     });
     const handlers = new Set<Promise<unknown>>();
     let slackHealth: SlackHealth | null = null;
-    const app = createBoltApp(
-      config,
-      log,
-      async () => {
-        const database = await withTimeout(db.ping(), 5_000, false);
-        const pendingMigrations = database ? await withTimeout(db.migrationsPending(), 5_000, ["(could not check)"]) : [];
-        const slack = slackHealth?.report();
-        return { ok: database && pendingMigrations.length === 0 && (slack?.ok ?? true), database, pendingMigrations, ...(slack ? { slack } : {}) };
-      },
-      handlers,
-      options.slackTimeoutMs,
-    );
-    const socketClient = config.slack.appToken ? (app as unknown as { receiver?: { client?: { on(event: string, listener: () => void): unknown } } }).receiver?.client : undefined;
-    slackHealth = new SlackHealth(app.client, { thresholdMs: options.slackUnreachableAfterMs ?? 120_000, ...(socketClient ? { socket: socketClient } : {}) });
+    const health = async (): Promise<HealthReport> => {
+      const database = await withTimeout(db.ping(), 5_000, false);
+      const pendingMigrations = database ? await withTimeout(db.migrationsPending(), 5_000, ["(could not check)"]) : [];
+      const slack = slackHealth?.report();
+      return { ok: database && pendingMigrations.length === 0 && (slack?.ok ?? true), database, pendingMigrations, ...(slack ? { slack } : {}) };
+    };
+    // Slack's requests arrive on the ack thread (start-ack-thread.ts); this app runs the listeners.
+    const receiver = new AckThreadReceiver();
+    const app = createBoltApp(config, log, health, handlers, options.slackTimeoutMs, receiver);
+    const socketEvents = new EventEmitter();
+    slackHealth = new SlackHealth(app.client, { thresholdMs: options.slackUnreachableAfterMs ?? 120_000, ...(config.slack.appToken ? { socket: socketEvents } : {}) });
     const directory = new SlackDirectory(app.client, { groupTtlMs: config.groupCacheSeconds * 1000, userTtlMs: 5 * 60 * 1000 });
     // Provisioners are built from the policy (secrets from the environment) before the policy
     // is in force: a reload whose provisioner lacks its variable is refused like a typo.
@@ -114,7 +118,12 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     let lookup = buildFor(policy.current());
     const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
     const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
-    app.use(createInboxMiddleware(new PrismaInteractionInbox(db.prisma, clock), log));
+    const runner = new InteractionRunner((work) => {
+      handlers.add(work);
+      void work.finally(() => handlers.delete(work));
+    }, log);
+    const inbox = new PrismaInteractionInbox(db.prisma, clock);
+    app.use(createInboxMiddleware(inbox, log));
     registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log, invalidateGroup: (id) => directory.invalidateGroup(id) });
 
     const leaseMs = (kind: string) => {
@@ -151,12 +160,30 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const auditRelay = new AuditRelay(db.prisma, sinks, log, { now: () => clock.now().getTime() });
     relay = auditRelay;
     const jobWorker = worker;
-    const server = await app.start(config.port);
-    const port = addressPort(server) ?? config.port;
+    if (!db.durableInbox) throw new Error("The bot needs a database it opened itself (not one served by another bot).");
+    if (db.durableInbox.kind === "journal") {
+      // Interactions acked by a process that died before copying them into the inbox table.
+      const left = readInboxJournal(db.durableInbox.path);
+      for (const entry of left) await inbox.record(entry.key, entry.body, 0);
+      clearInboxJournal(db.durableInbox.path);
+      if (left.length > 0) log.warn({ interactions: left.length }, "recovered acknowledged interactions from the inbox journal; they run now unless already done");
+    }
+    await app.start();
+    const ackThread = await startAckThread({
+      receiver,
+      data: { config, durableInbox: db.durableInbox, clockOffsetMs: clock.now().getTime() - Date.now(), replayAfterMs: REPLAY_AFTER_MS, slackTimeoutMs: options.slackTimeoutMs ?? 10_000 },
+      log,
+      health,
+      runner,
+      inbox,
+      socketEvents,
+    });
+    const port = ackThread.port;
+    deprioritiseThisThread(log);
     auditRelay.start();
     jobWorker.start();
     slackHealth.start();
-    const health = slackHealth;
+    const slackProbe = slackHealth;
 
     const runDue = (now: Date = clock.now()) => advanceLifecycle(deps, now);
     const timer = options.dueTimer === false ? null : startDueTimer({ nextDueAt: () => store.nextDueAt(policy.current().policy.settings), run: runDue, clock, log });
@@ -210,13 +237,14 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
         return report;
       },
       async settle() {
+        await ackThread.caughtUp();
         while (handlers.size > 0) await Promise.allSettled([...handlers]);
         await jobWorker.drain();
         await auditRelay.drain();
       },
       async stop() {
         process.off("SIGHUP", onHangup);
-        health.stop();
+        slackProbe.stop();
         // Nothing may hold shutdown hostage (a hung Slack call, a slow target): past the
         // deadline, unfinished work is left to durable state (job leases, the inbox) and the
         // database is closed, which on PGlite also releases the directory lock.
@@ -228,6 +256,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
             await timer?.stop();
             await checkpointTimer.stop();
             await scheduler.stop();
+            await ackThread.stop(left());
             await app.stop();
             while (handlers.size > 0) await Promise.allSettled([...handlers]);
             await jobWorker.stop(left());
@@ -247,6 +276,20 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
   }
 }
 
+/**
+ * Acks are latency work and everything else here is throughput work, on few cores: this thread
+ * (listeners, jobs, Prisma) yields the CPU to the ack thread, which was started before and
+ * keeps the normal priority. On Linux a thread's nice value is its own (setpriority on the
+ * calling thread); elsewhere this is a no-op or applies to the process, which is harmless.
+ */
+function deprioritiseThisThread(log: Logger): void {
+  try {
+    os.setPriority(0, Math.min(19, os.getPriority(0) + BACKGROUND_NICE));
+  } catch (error) {
+    log.debug({ err: error }, "could not lower the priority of the bot's main thread");
+  }
+}
+
 /** Resolves with `fallback` if `promise` has not settled within `ms` (the promise is abandoned, not cancelled). */
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -256,9 +299,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T
       timer = setTimeout(() => resolve(fallback), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-function addressPort(server: unknown): number | null {
-  const address = (server as { address?: () => unknown } | undefined)?.address?.();
-  return address && typeof address === "object" && "port" in address ? Number((address as { port: number }).port) : null;
 }

@@ -1,4 +1,5 @@
 import fs from "node:fs/promises";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -17,9 +18,17 @@ import { PGLITE_SOCKET_PORT, readPgliteServerInfo, startPgliteServer, type Pglit
 
 export type DatabaseLogger = MigrationLogger;
 
+/**
+ * Where the ack thread records an interaction before acking it: on PostgreSQL the inbox row
+ * itself, through its own small pool; on PGlite a journal file (one session: a row would wait
+ * behind the bot's open transaction). Null for a database the bot does not own.
+ */
+export type DurableInboxTarget = { kind: "table"; pool: { connectionString: string } } | { kind: "journal"; path: string } | null;
+
 export interface Database {
   prisma: PrismaClient;
   kind: "pglite" | "postgres";
+  durableInbox: DurableInboxTarget;
   /** Migrations in the migrations directory that this database has not applied. */
   migrationsPending(): Promise<string[]>;
   /** True when the database answers a trivial query. */
@@ -68,14 +77,14 @@ async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promis
     // than a second copy: the lock still keeps a second bot (or a writer) out.
     const running = options.shareWithRunningBot && error instanceof PgliteLockedError ? readPgliteServerInfo(dataDir) : null;
     if (!running || running.pid !== (error as PgliteLockedError).holderPid) throw error;
-    return openPool(pgliteClientPool(running), "pglite", undefined, { ...options, migrate: false }, async () => {});
+    return openPool(pgliteClientPool(running), "pglite", undefined, { ...options, migrate: false }, null, async () => {});
   }
   let server: PgliteServer | undefined;
   try {
     if (!inMemory) await fs.mkdir(dataDir, { recursive: true });
     server = await startPgliteServer(dataDir, (message) => options.logger?.error({}, message));
     const running = server;
-    return await openPool(pgliteClientPool(server), "pglite", undefined, options, async () => {
+    return await openPool(pgliteClientPool(server), "pglite", undefined, options, { kind: "journal", path: path.join(server.runDir, "inbox.jsonl") }, async () => {
       try {
         await running.close();
       } finally {
@@ -108,8 +117,9 @@ function pgliteClientPool(server: PgliteServerInfo): pg.Pool {
 async function openPostgres(url: string, schema: string | undefined, options: OpenDatabaseOptions): Promise<Database> {
   // Room for a burst of decisions (each holds a connection for its transaction) beside the job
   // worker's concurrent jobs; pg's default of 10 starved the job claims under 30 concurrent clicks.
-  const pool = new pg.Pool({ connectionString: connectionStringWithSearchPath(url, schema), max: 25 });
-  return openPool(pool, "postgres", schema, options, async () => {});
+  const connectionString = connectionStringWithSearchPath(url, schema);
+  const pool = new pg.Pool({ connectionString, max: 25 });
+  return openPool(pool, "postgres", schema, options, { kind: "table", pool: { connectionString } }, async () => {});
 }
 
 async function openPool(
@@ -117,6 +127,7 @@ async function openPool(
   kind: Database["kind"],
   schema: string | undefined,
   options: OpenDatabaseOptions,
+  durableInbox: DurableInboxTarget,
   closeServer: () => Promise<void>,
 ): Promise<Database> {
   const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
@@ -148,6 +159,7 @@ async function openPool(
     return {
       prisma,
       kind,
+      durableInbox,
       migrationsPending: () => onPgClient((connection) => listPendingMigrations(connection, migrationsDir)),
       ping: () => ping(prisma),
       close: once(async () => {

@@ -1,6 +1,7 @@
 // The worker thread that owns an embedded PGlite database and serves it on a Unix socket
 // (see start-pglite-server.ts): statements run here, never on the thread that acks Slack.
 import fs from "node:fs";
+import os from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 import { PgliteWireServer } from "./pglite-wire-server.js";
@@ -20,6 +21,12 @@ const data = workerData as PgliteServerThreadData;
 const post = (message: PgliteServerThreadMessage) => port.postMessage(message);
 
 try {
+  // Statements are throughput work: the thread that acks Slack goes first (see main.ts).
+  try {
+    os.setPriority(0, 19);
+  } catch {
+    // not permitted here: run at the normal priority
+  }
   const db = await PGlite.create(data.dataDir);
   const show = async (name: string) => String((await db.query<{ value: string }>(`SELECT current_setting('${name}') AS value`)).rows[0]?.value ?? "");
   const server = new PgliteWireServer({

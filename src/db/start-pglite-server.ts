@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import { z } from "zod";
 import type { PgliteServerThreadData, PgliteServerThreadMessage } from "./pglite-server-thread.js";
+import { startWorkerThread } from "../runtime/start-worker-thread.js";
 import { PGLITE_MEMORY } from "./resolve-database-target.js";
 
 /** Where a running bot tells local tools (the CLI) how to reach its embedded database. */
@@ -16,6 +16,8 @@ export interface PgliteServerInfo {
 }
 
 export interface PgliteServer extends PgliteServerInfo {
+  /** The private directory of this server (the socket, server.json, the inbox journal). */
+  runDir: string;
   /** Closes the database (flushing it to disk) and ends the worker, within `deadlineMs`. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -54,11 +56,7 @@ export async function startPgliteServer(dataDir: string, onFailure: (message: st
   const socketDir = path.join(runDir, SOCKET_NAME).length <= MAX_SOCKET_PATH ? runDir : fs.mkdtempSync(path.join(os.tmpdir(), "accessbot-sock-"));
   const password = randomBytes(24).toString("base64url");
   const data: PgliteServerThreadData = { dataDir: inMemory ? "memory://" : dataDir, socketPath: path.join(socketDir, SOCKET_NAME), password };
-  // The sources run through tsx, whose loader a worker does not inherit: the worker registers
-  // it before importing its TypeScript entry.
-  const entry = new URL("./pglite-server-thread.ts", import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: data });
+  const worker = startWorkerThread(new URL("./pglite-server-thread.ts", import.meta.url), data);
 
   let closing = false;
   let exited = false;
@@ -96,6 +94,7 @@ export async function startPgliteServer(dataDir: string, onFailure: (message: st
 
   return {
     ...info,
+    runDir,
     async close(deadlineMs = 30_000) {
       if (closing) return exit;
       closing = true;

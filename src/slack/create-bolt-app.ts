@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { App } from "@slack/bolt";
+import { App, type Receiver } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/read-env-config.js";
 import { toBoltLogger } from "../logging/create-logger.js";
@@ -12,13 +12,15 @@ export interface HealthReport {
   database: boolean;
   pendingMigrations: string[];
   slack?: SlackHealthReport;
+  problem?: string;
 }
 
 /**
  * Bolt in HTTP mode (signature verification on, POST /slack/events) or Socket Mode when an
- * app token is set, plus GET /healthz. Every Web API call goes to `SLACK_API_URL`.
+ * app token is set, plus GET /healthz; or, with `receiver`, the bot's own app, which gets its
+ * requests from the ack thread (start-ack-thread.ts). Every Web API call goes to `SLACK_API_URL`.
  */
-export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>, slackTimeoutMs = 10_000): App {
+export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>, slackTimeoutMs = 10_000, receiver?: Receiver): App {
   const logger = toBoltLogger(log);
   const customRoutes = [
     {
@@ -46,13 +48,15 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
   // `installerOptions.clientOptions`. Bolt would otherwise hand it the very object given as
   // `clientOptions`, which the SocketModeClient then mutates (retryConfig: 100 retries) and
   // every listener's `client` inherits. A separate object keeps SLACK_API_URL and nothing else.
-  const app = config.slack.appToken
+  const app = receiver
+    ? new App({ token: common.token, logger, clientOptions: common.clientOptions, receiver })
+    : config.slack.appToken
     ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } } })
     : new App({ ...common, signingSecret: config.slack.signingSecret!, endpoints: "/slack/events" });
 
-  if (!config.slack.appToken) {
-    const receiver = (app as unknown as { receiver?: { requestListener: Parameters<typeof guardHttpRequests>[0]["requestListener"] } }).receiver;
-    if (receiver) guardHttpRequests(receiver, log);
+  if (!receiver && !config.slack.appToken) {
+    const http = (app as unknown as { receiver?: { requestListener: Parameters<typeof guardHttpRequests>[0]["requestListener"] } }).receiver;
+    if (http) guardHttpRequests(http, log);
   }
 
   app.use(async ({ body, context, next }) => {

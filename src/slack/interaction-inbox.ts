@@ -16,17 +16,63 @@ export const REPLAY_AFTER_MS = 60_000;
 const REPLAY_PROPERTY = "accessbotReplayOf";
 
 /**
+ * Runs acknowledged interactions through the listeners, a few at a time. The bound keeps the
+ * bot's own event loop responsive under a burst (every interaction in flight adds work to each
+ * turn of it); what waits here is already in the inbox, so a crash loses none of it.
+ */
+export class InteractionRunner {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(
+    private readonly onWork: (work: Promise<unknown>) => void,
+    private readonly log: Logger,
+    private readonly concurrency = 4,
+  ) {}
+
+  /** Work that runs outside the queue, which shutdown and `settle()` must still wait for. */
+  track(work: Promise<unknown>): void {
+    this.onWork(work);
+  }
+
+  schedule(what: string, run: () => Promise<void>): void {
+    const done = new Promise<void>((resolve) => {
+      this.queue.push(() => {
+        this.running++;
+        run()
+          .catch((error: unknown) => this.log.error({ err: error, what }, "an acknowledged interaction failed; the inbox replays it"))
+          .finally(() => {
+            this.running--;
+            resolve();
+            this.next();
+          });
+      });
+    });
+    this.track(done);
+    this.next();
+  }
+
+  private next(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) this.queue.shift()!();
+  }
+}
+
+/** Set on an interaction the ack thread recorded before acking it (see ack-thread.ts). */
+export const RECORDED_PROPERTY = "accessbotRecorded";
+
+/**
  * "Acknowledged means it will happen": commands, button clicks and modal submissions are
- * written to the inbox before the listener acks them, and settled once it has finished. One
- * whose process died in between (kill -9 after the ack) is replayed through the same
- * listeners by whichever process finds it due, and the domain's idempotency keys (trigger id,
- * one vote per person, view id) make the replay change nothing that already happened.
+ * recorded in the inbox before Slack is told they were accepted (by the ack thread, which
+ * passes them on marked RECORDED_PROPERTY), and settled here once their listener has finished.
+ * One whose process died before it was settled (kill -9 after the ack) is replayed through the
+ * same listeners by whichever process finds it due, and the domain's idempotency keys (trigger
+ * id, one vote per person, view id) make the replay change nothing that already happened.
  */
 export function createInboxMiddleware(inbox: InteractionInbox, log: Logger): Middleware<AnyMiddlewareArgs> {
   return async ({ body, context, next }) => {
-    const key = context[REPLAY_PROPERTY] as string | undefined ?? (isInteraction(body) ? inboxKey(body) : null);
+    const key = (context[REPLAY_PROPERTY] as string | undefined) ?? (context[RECORDED_PROPERTY] as string | undefined) ?? (isInteraction(body) ? inboxKey(body) : null);
     if (!key) return next();
-    if (!context[REPLAY_PROPERTY]) await inbox.record(key, body, REPLAY_AFTER_MS);
+    if (!context[REPLAY_PROPERTY] && !context[RECORDED_PROPERTY]) await inbox.record(key, body, REPLAY_AFTER_MS);
     try {
       await next();
     } finally {
@@ -35,13 +81,19 @@ export function createInboxMiddleware(inbox: InteractionInbox, log: Logger): Mid
   };
 }
 
+/** Commands and clicks are acked with nothing; a modal submission's ack may carry errors. */
+export function acksWithoutBody(body: unknown): boolean {
+  const record = body as { command?: unknown; type?: unknown };
+  return typeof record.command === "string" || record.type === "block_actions";
+}
+
 /** Runs a recorded interaction through the listeners again; acks and HTTP replies go nowhere. */
 export async function replayInteraction(app: App, payload: unknown): Promise<void> {
   const { key, body } = payload as { key: string; body: Record<string, unknown> };
   await app.processEvent({ body, ack: async () => {}, customProperties: { [REPLAY_PROPERTY]: key } });
 }
 
-function isInteraction(body: unknown): boolean {
+export function isInteraction(body: unknown): boolean {
   const record = body as { command?: unknown; type?: unknown } | null;
   if (!record || typeof record !== "object") return false;
   return typeof record.command === "string" || record.type === "block_actions" || record.type === "view_submission";

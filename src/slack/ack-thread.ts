@@ -1,0 +1,151 @@
+// The thread that answers Slack. It verifies each request (Bolt's receiver, plus
+// guard-http-requests), records interactions durably, acks, and hands the body to the bot's
+// thread, which runs the listeners. Nothing the bot is busy with (transactions, Slack calls,
+// rendering) delays an ack, and an ack is only sent once what it acknowledges is on disk.
+import { parentPort, workerData } from "node:worker_threads";
+import type { AnyMiddlewareArgs } from "@slack/bolt";
+import pg from "pg";
+import { pino } from "pino";
+import { createBoltApp, type HealthReport } from "./create-bolt-app.js";
+import type { AckThreadData, FromAckThread, ToAckThread } from "./ack-thread-protocol.js";
+import { InboxJournal } from "./inbox-journal.js";
+import { acksWithoutBody, INBOX_JOB_KIND, inboxKey, isInteraction } from "./interaction-inbox.js";
+
+const port = parentPort;
+if (!port) throw new Error("ack-thread runs only as a worker thread");
+const data = workerData as AckThreadData;
+const post = (message: FromAckThread) => port.postMessage(message);
+/** A modal's ack may carry field errors, so it waits for the listener, within Slack's 3 s. */
+const VIEW_ACK_TIMEOUT_MS = 2_500;
+const HEALTH_TIMEOUT_MS = 5_000;
+
+// Log lines go to the bot's own logger, so there is one stream (and tests see them).
+const log = pino({ level: data.config.logLevel, base: { app: "accessbot", thread: "ack" } }, { write: (line: string) => post({ type: "log", line }) });
+
+interface DurableRecord {
+  /** Returns the journal offset past the entry, when there is a journal. */
+  record(key: string, body: unknown): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+function openDurableRecord(): DurableRecord {
+  const target = data.durableInbox;
+  if (target.kind === "journal") {
+    const journal = new InboxJournal(target.path);
+    return {
+      record: async (key, body) => journal.append({ key, body }),
+      close: async () => journal.close(),
+      ...{ compact: (through: number) => journal.compact(through) },
+    };
+  }
+  const pool = new pg.Pool({ connectionString: target.pool.connectionString, max: 4, connectionTimeoutMillis: 5_000, statement_timeout: 5_000 });
+  pool.on("error", (err) => log.warn({ err }, "an idle inbox connection failed"));
+  return {
+    async record(key, body) {
+      const runAt = new Date(Date.now() + data.clockOffsetMs + data.replayAfterMs);
+      await pool.query("INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES ($1, $2::jsonb, $3, $4) ON CONFLICT (dedupe_key) DO NOTHING", [INBOX_JOB_KIND, JSON.stringify({ key, body }), key, runAt]);
+      return undefined;
+    },
+    close: () => pool.end(),
+  };
+}
+
+const durable = openDurableRecord() as DurableRecord & { compact?: (through: number) => void };
+let forwarded = 0;
+let nextId = 1;
+const waitingAcks = new Map<number, (response: unknown) => void>();
+const waitingHealth = new Map<number, (report: HealthReport) => void>();
+
+function forward(message: Extract<FromAckThread, { type: "event" }>): void {
+  forwarded++;
+  post(message);
+}
+
+const health = () =>
+  new Promise<HealthReport>((resolve) => {
+    const id = nextId++;
+    const timer = setTimeout(() => {
+      waitingHealth.delete(id);
+      resolve({ ok: false, database: false, pendingMigrations: [], problem: "the bot did not answer within 5 s" } as HealthReport);
+    }, HEALTH_TIMEOUT_MS);
+    waitingHealth.set(id, (report) => {
+      clearTimeout(timer);
+      resolve(report);
+    });
+    post({ type: "health", id });
+  });
+
+try {
+  const app = createBoltApp(data.config, log, health, undefined, data.slackTimeoutMs);
+  app.use(async (middlewareArgs) => {
+    const args = middlewareArgs as unknown as AnyMiddlewareArgs & { ack?: (response?: unknown) => Promise<void>; context: { retryNum?: number; retryReason?: string } };
+    const body = args.body as Record<string, unknown>;
+    const key = isInteraction(body) ? inboxKey(body) : null;
+    const journalEnd = key ? await durable.record(key, body) : undefined;
+    const retry = { ...(args.context.retryNum !== undefined ? { retryNum: args.context.retryNum } : {}), ...(args.context.retryReason ? { retryReason: args.context.retryReason } : {}) };
+    const event = { type: "event" as const, body, key, ...retry, ...(journalEnd !== undefined ? { journalEnd } : {}) };
+    if (args.ack && !acksWithoutBody(body)) {
+      const ackId = nextId++;
+      const response = await new Promise<unknown>((resolve) => {
+        const timer = setTimeout(() => {
+          waitingAcks.delete(ackId);
+          resolve(undefined);
+        }, VIEW_ACK_TIMEOUT_MS);
+        waitingAcks.set(ackId, (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        });
+        forward({ ...event, ackId });
+      });
+      await args.ack(response);
+      return;
+    }
+    forward(event);
+    if (args.ack) await args.ack();
+  });
+
+  const socket = (app as unknown as { receiver?: { client?: { on(event: string, listener: () => void): unknown } } }).receiver?.client;
+  if (data.config.slack.appToken && socket) {
+    for (const event of ["connected", "disconnected", "reconnecting", "disconnecting"]) socket.on(event, () => post({ type: "socket", event }));
+  }
+
+  port.on("message", (message: ToAckThread) => {
+    switch (message.type) {
+      case "ack":
+        waitingAcks.get(message.ackId)?.(message.response);
+        waitingAcks.delete(message.ackId);
+        break;
+      case "health-report":
+        waitingHealth.get(message.id)?.(message.report);
+        waitingHealth.delete(message.id);
+        break;
+      case "count":
+        post({ type: "count", id: message.id, forwarded });
+        break;
+      case "compact":
+        try {
+          durable.compact?.(message.through);
+        } catch (error) {
+          // Only the file's size is at stake: the entries stay, and the next start skips those already in the inbox.
+          log.warn({ err: error }, "could not cut back the inbox journal; it keeps growing until the next clean stop");
+        }
+        break;
+      case "stop":
+        void (async () => {
+          await app.stop().catch((error: unknown) => log.warn({ err: error }, "the Slack receiver did not stop cleanly"));
+          await durable.close().catch(() => undefined);
+          post({ type: "stopped", forwarded });
+          port.close();
+        })();
+        break;
+    }
+  });
+
+  const server = await app.start(data.config.port);
+  const address = (server as { address?: () => unknown } | undefined)?.address?.();
+  post({ type: "ready", port: address && typeof address === "object" && "port" in address ? Number((address as { port: number }).port) : data.config.port });
+} catch (error) {
+  post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+  await durable.close().catch(() => undefined);
+  port.close();
+}
