@@ -20,7 +20,7 @@ import { PrismaInteractionInbox } from "./db/prisma-interaction-inbox.js";
 import { PrismaJobQueue } from "./db/prisma-job-queue.js";
 import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
 import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
-import { AckThreadReceiver, startAckThread } from "./slack/start-ack-thread.js";
+import { AckThreadReceiver, startAckThread, type AckThread } from "./slack/start-ack-thread.js";
 import { JobWorker } from "./jobs/job-worker.js";
 import { startDueTimer } from "./jobs/start-due-timer.js";
 import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
@@ -79,6 +79,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
   const clock: Clock = options.clock ?? { now: () => new Date() };
 
   const ownsDatabase = !options.database;
+  let startedAckThread: AckThread | null = null;
   const db = options.database ?? (await openDatabase({ target: resolveDatabaseTarget(env), migrate: config.autoMigrate, logger: log }));
   try {
     const pending = await db.migrationsPending();
@@ -99,7 +100,11 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     });
     const handlers = new Set<Promise<unknown>>();
     let slackHealth: SlackHealth | null = null;
+    // Slack's requests are answered (and /healthz served) from before the scheduler and the
+    // workers are up: health says "ready" only once everything is.
+    let ready = false;
     const health = async (): Promise<HealthReport> => {
+      if (!ready) return { ok: false, database: false, pendingMigrations: [], problem: "starting" };
       const database = await withTimeout(db.ping(), 5_000, false);
       const pendingMigrations = database ? await withTimeout(db.migrationsPending(), 5_000, ["(could not check)"]) : [];
       const slack = slackHealth?.report();
@@ -169,7 +174,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       if (left.length > 0) log.warn({ interactions: left.length }, "recovered acknowledged interactions from the inbox journal; they run now unless already done");
     }
     await app.start();
-    const ackThread = await startAckThread({
+    const ackThread = (startedAckThread = await startAckThread({
       receiver,
       data: { config, durableInbox: db.durableInbox, clockOffsetMs: clock.now().getTime() - Date.now(), replayAfterMs: REPLAY_AFTER_MS, slackTimeoutMs: options.slackTimeoutMs ?? 10_000 },
       log,
@@ -177,7 +182,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       runner,
       inbox,
       socketEvents,
-    });
+    }));
     const port = ackThread.port;
     deprioritiseThisThread(log);
     auditRelay.start();
@@ -222,6 +227,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       );
     };
     process.on("SIGHUP", onHangup);
+    ready = true;
     log.info({ port, mode: config.slack.appToken ? "socket" : "http", database: db.kind, policySha256: policy.current().sha256 }, "accessbot is running");
 
     return {
@@ -271,6 +277,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       },
     };
   } catch (error) {
+    await startedAckThread?.stop(2_000);
     if (ownsDatabase) await db.close();
     throw error;
   }
