@@ -1,4 +1,4 @@
-// Slack that hangs, fails with 500, drops connections: every acknowledged decision still
+// Slack that hangs, fails with 500, rate-limits with 429, drops connections: every acknowledged decision still
 // reaches every message, DM and audit line once Slack recovers, health says when Slack is
 // gone, and shutdown never waits on a hung call.
 import assert from "node:assert/strict";
@@ -45,17 +45,23 @@ for (const target of testDatabases) {
 
     const jobsOpen = () => db.prisma.job.count({ where: { doneAt: null, kind: { not: "slack-interaction" } } });
 
-    for (const fault of ["hang", "http500", "drop"] as const) {
+    for (const fault of ["hang", "http500", "drop", "ratelimit"] as const) {
       test(`chat.* and conversations.open ${fault}: the approval's messages, DM and audit lines converge after recovery`, async () => {
         const { reply } = await t.command(USERS.eng, "staging-admin 1h fault test");
         const id = requestIdIn(replyText(reply));
-        for (const method of ["chat.update", "chat.postMessage", "conversations.open"]) t.sim.injectFault(method, fault, { times: Number.POSITIVE_INFINITY });
+        for (const method of ["chat.update", "chat.postMessage", "conversations.open"]) {
+          // 429 with Retry-After: the client waits and retries a few times, then the job backs off.
+          if (fault === "ratelimit") t.sim.rateLimit(method, { times: Number.POSITIVE_INFINITY, retryAfterSeconds: 1 });
+          else t.sim.injectFault(method, fault, { times: Number.POSITIVE_INFINITY });
+        }
 
         const click = await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve, { expectReply: false });
         assert.equal(click.http.status, 200, "acked at once although Slack is broken");
         // The decision is committed regardless of Slack.
         assert.equal((await db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).status, "APPROVED");
-        assert.ok(t.sim.faultLog.some((entry) => entry.fault === fault), "the fault was actually served");
+        if (fault === "ratelimit") {
+          await t.sim.waitFor(() => t.sim.calls.some((call) => call.status === 429), { timeoutMs: 10_000 });
+        } else assert.ok(t.sim.faultLog.some((entry) => entry.fault === fault), "the fault was actually served");
         assert.ok((await jobsOpen()) > 0, "the effects wait as jobs, not lost");
 
         await recover();

@@ -294,7 +294,7 @@ export interface SlackSimulator {
   readonly faultLog: Array<{ method: string; fault: TransportFault; at: number }>;
   /** Hang, fail with HTTP 500, or drop the connection for the next `times` calls of `method` ("*": any). */
   injectFault(method: string, fault: TransportFault, options?: { times?: number }): void;
-  /** Ends queued faults and closes hung requests. */
+  /** Ends queued faults and rate limits, and closes hung requests. */
   clearFaults(): void;
   readonly hungCount: number;
   readonly calls: SimCall[];
@@ -926,6 +926,7 @@ class SlackSimulatorImpl implements SlackSimulator {
   /** Ends every fault still queued, and lets go of hung requests (their sockets are closed). */
   clearFaults(): void {
     this.transportFaults = new Map();
+    this.rateLimits = new Map();
     for (const res of this.hungResponses) res.destroy();
     this.hungResponses.clear();
   }
