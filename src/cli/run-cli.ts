@@ -11,6 +11,8 @@ const USAGE = `Usage: accessbot <command>
                               verify the ledger's hash chain
   audit export --format jsonl|csv [--since DATE] [--until DATE] [--resource ID] [--user UXXXX]
   audit show <request-id>     the full story of one request
+  digest [--since DATE --until DATE] [--print | --format json]
+                              the weekly audit digest (default: last week), beside the week before
   db setup-roles [--admin-url URL] [--owner NAME] [--runtime NAME] [--schema NAME] [--print]
                               PostgreSQL: an owner role for migrations and a runtime role
                               for the bot, which cannot change the ledger (README, "Database roles")
@@ -33,6 +35,10 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
     case "audit": {
       const { runAuditCli } = await import("../audit/cli/run-audit-cli.js");
       return runAuditCli(rest, out);
+    }
+    case "digest": {
+      const { runDigestCli } = await import("../digest/run-digest-cli.js");
+      return runDigestCli(rest, out);
     }
     case "db": {
       const { runDbCli } = await import("../db/run-db-cli.js");

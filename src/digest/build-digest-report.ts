@@ -1,0 +1,88 @@
+import { localDate } from "../domain/add-local-days.js";
+import type { DigestFigures } from "../domain/digest-figures.js";
+import type { DigestPeriod } from "../domain/digest-period.js";
+
+export interface DigestLedger {
+  headSeq: number;
+  headHash: string | null;
+  /** null when it was not checked; otherwise whether the whole chain verified. */
+  verified: boolean;
+  entries: number;
+  problem?: string;
+}
+
+/** The digest as one JSON object (`accessbot digest --format json`): snake_case, for scripts. */
+export interface DigestReport {
+  /** since/until as instants; first_day/last_day as local dates (last_day included). */
+  period: { since: string; until: string; timezone: string; first_day: string; last_day: string };
+  previous_period: { since: string; until: string };
+  requests: number;
+  approved: number;
+  denied: number;
+  expired: number;
+  cancelled: number;
+  unsatisfiable: number;
+  break_glass: number;
+  time_to_decision_p50_seconds: number | null;
+  time_to_decision_p95_seconds: number | null;
+  granted_hours: number;
+  longest_grants: Array<{ grant_id: string; user_id: string; resource: string; hours: number }>;
+  top_resources: Array<{ resource: string; requests: number }>;
+  top_requesters: Array<{ user_id: string; name: string; requests: number }>;
+  top_approvers: Array<{ user_id: string; name: string; approvals: number; median_seconds_to_approve: number }>;
+  break_glass_uses: Array<{ request_id: string; user_id: string; resource: string; review: string; overdue: boolean }>;
+  revoke_failures: { attempts: number; grants: number };
+  failed_grants: number;
+  alerts: Array<{ seq: number; type: string; request_id: string | null }>;
+  per_day: Array<{ day: string; approved: number; denied: number; expired: number; other: number }>;
+  previous: { requests: number; approved: number; denied: number; expired: number; cancelled: number; break_glass: number; time_to_decision_p50_seconds: number | null; time_to_decision_p95_seconds: number | null; granted_hours: number };
+  ledger: { head_seq: number; head_hash: string | null; verified: boolean; entries: number; problem?: string };
+}
+
+const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
+const roundOrNull = (value: number | null) => (value === null ? null : round(value, 1));
+
+/** Puts one period's figures beside the previous period's, with the ledger's state. */
+export function buildDigestReport(period: DigestPeriod, previousPeriod: DigestPeriod, current: DigestFigures, previous: DigestFigures, ledger: DigestLedger): DigestReport {
+  return {
+    period: {
+      since: period.since.toISOString(),
+      until: period.until.toISOString(),
+      timezone: period.timeZone,
+      first_day: localDate(period.since, period.timeZone),
+      last_day: localDate(new Date(period.until.getTime() - 1), period.timeZone),
+    },
+    previous_period: { since: previousPeriod.since.toISOString(), until: previousPeriod.until.toISOString() },
+    requests: current.requests,
+    approved: current.approved,
+    denied: current.denied,
+    expired: current.expired,
+    cancelled: current.cancelled,
+    unsatisfiable: current.unsatisfiable,
+    break_glass: current.breakGlass,
+    time_to_decision_p50_seconds: roundOrNull(current.timeToDecisionP50Seconds),
+    time_to_decision_p95_seconds: roundOrNull(current.timeToDecisionP95Seconds),
+    granted_hours: round(current.grantedHours),
+    longest_grants: current.longestGrants.map((grant) => ({ grant_id: grant.grantId, user_id: grant.userId, resource: grant.resource, hours: round(grant.hours) })),
+    top_resources: current.topResources,
+    top_requesters: current.topRequesters.map((row) => ({ user_id: row.userId, name: row.name, requests: row.requests })),
+    top_approvers: current.topApprovers.map((row) => ({ user_id: row.userId, name: row.name, approvals: row.approvals, median_seconds_to_approve: round(row.medianSecondsToApprove, 1) })),
+    break_glass_uses: current.breakGlassUses.map((use) => ({ request_id: use.requestId, user_id: use.userId, resource: use.resource, review: use.review, overdue: use.overdue })),
+    revoke_failures: current.revokeFailures,
+    failed_grants: current.failedGrants,
+    alerts: current.alerts.map((alert) => ({ seq: alert.seq, type: alert.type, request_id: alert.requestId })),
+    per_day: current.perDay,
+    previous: {
+      requests: previous.requests,
+      approved: previous.approved,
+      denied: previous.denied,
+      expired: previous.expired,
+      cancelled: previous.cancelled,
+      break_glass: previous.breakGlass,
+      time_to_decision_p50_seconds: roundOrNull(previous.timeToDecisionP50Seconds),
+      time_to_decision_p95_seconds: roundOrNull(previous.timeToDecisionP95Seconds),
+      granted_hours: round(previous.grantedHours),
+    },
+    ledger: { head_seq: ledger.headSeq, head_hash: ledger.headHash, verified: ledger.verified, entries: ledger.entries, ...(ledger.problem ? { problem: ledger.problem } : {}) },
+  };
+}

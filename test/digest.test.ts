@@ -1,0 +1,168 @@
+// The audit digest's numbers on a seeded week of known data (exact counts, percentiles, hours,
+// top lists, the previous week beside it, the ledger verified), on PGlite and PostgreSQL; the
+// period arithmetic across a daylight-saving change; and `accessbot digest` on the command line.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Database } from "../src/db/open-database.js";
+import { computeDigestFigures } from "../src/db/compute-digest-figures.js";
+import { periodBefore, periodOfDates, previousWeek } from "../src/domain/digest-period.js";
+import { runDigestCli } from "../src/digest/run-digest-cli.js";
+import type { DigestReport } from "../src/digest/build-digest-report.js";
+import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
+import { resetDatabase, testDatabases } from "./support/test-databases.js";
+
+const TZ = "Europe/Berlin";
+const SYSTEM = { kind: "system" as const, name: "accessbot" };
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+/** Monday 2026-11-23 10:00 in Berlin (CET, UTC+1). */
+const MONDAY_10 = Date.UTC(2026, 10, 23, 9, 0, 0);
+
+test("digest periods are whole local weeks and days, also across a daylight-saving change", () => {
+  // Thursday 2026-12-03: last week is Mon 2026-11-23 00:00 to Mon 2026-11-30 00:00, Berlin time.
+  const week = previousWeek(new Date("2026-12-03T12:00:00Z"), TZ);
+  assert.equal(week.since.toISOString(), "2026-11-22T23:00:00.000Z");
+  assert.equal(week.until.toISOString(), "2026-11-29T23:00:00.000Z");
+  // On Monday 00:30 local the week that just ended is "last week".
+  assert.equal(previousWeek(new Date("2026-11-29T23:30:00Z"), TZ).since.toISOString(), "2026-11-22T23:00:00.000Z");
+  // The week of the spring change (2027-03-28) has 167 hours; the one before it 168.
+  const dst = periodOfDates("2027-03-22", "2027-03-28", TZ);
+  assert.equal((dst.until.getTime() - dst.since.getTime()) / HOUR, 167);
+  const before = periodBefore(dst);
+  assert.equal(before.since.toISOString(), "2027-03-14T23:00:00.000Z");
+  assert.equal(before.until.toISOString(), dst.since.toISOString());
+  assert.throws(() => periodOfDates("2026-11-31", "2026-12-01", TZ), /not a date/);
+  assert.throws(() => periodOfDates("2026-11-30", "2026-11-01", TZ), /before/);
+});
+
+for (const target of testDatabases) {
+  describe(`the audit digest (${target.name})`, () => {
+    let db: Database;
+    before(async () => {
+      db = await target.open();
+      await resetDatabase(db);
+      await seedWeek(db);
+    });
+    after(async () => {
+      await db.close();
+    });
+
+    test("the figures of a seeded week are exact, and the week before is computed the same way", async () => {
+      const week = periodOfDates("2026-11-23", "2026-11-29", TZ);
+      const now = new Date(MONDAY_10 + 9 * 24 * HOUR);
+      const figures = await computeDigestFigures(db.prisma, week, now);
+      assert.equal(figures.requests, 6, "R8 at Monday 00:00 of the next week is not in it");
+      assert.deepEqual([figures.approved, figures.denied, figures.expired, figures.cancelled, figures.breakGlass], [3, 1, 1, 1, 1]);
+      // Decisions of R1, R2, R3 (the break-glass one is excluded): 60, 120, 300 s.
+      assert.equal(figures.timeToDecisionP50Seconds, 120);
+      assert.equal(figures.timeToDecisionP95Seconds, 282); // 120 + 0.9 × (300 − 120)
+      assert.equal(figures.grantedHours, 3.5); // 2 h + 1 h + the break-glass grant revoked after 30 min
+      assert.deepEqual(figures.longestGrants.map((g) => [g.grantId, g.hours]), [["GR-DIGEST01", 2], ["GR-DIGEST02", 1], ["GR-DIGEST06", 0.5]]);
+      assert.deepEqual(figures.topResources, [{ resource: "prod-db", requests: 4 }, { resource: "staging", requests: 2 }]);
+      assert.deepEqual(figures.topRequesters.map((r) => [r.userId, r.requests]), [["U0DIG1", 2], ["U0DIG2", 2], ["U0DIG3", 2]]);
+      assert.deepEqual(figures.topApprovers, [
+        { userId: "U0APP1", name: "approver one", approvals: 2, medianSecondsToApprove: 90 },
+        { userId: "U0APP2", name: "approver two", approvals: 1, medianSecondsToApprove: 90 },
+      ]);
+      assert.deepEqual(figures.breakGlassUses, [{ requestId: "AR-DIGEST06", userId: "U0DIG3", resource: "prod-db", review: "OPEN", overdue: true }]);
+      assert.deepEqual(figures.revokeFailures, { attempts: 2, grants: 1 });
+      assert.deepEqual(figures.alerts.map((a) => a.type), ["alert.rubber_stamp"]);
+      assert.deepEqual(figures.perDay, [
+        { day: "2026-11-23", approved: 3, denied: 0, expired: 0, other: 0 },
+        { day: "2026-11-24", approved: 0, denied: 1, expired: 1, other: 1 },
+      ]);
+
+      const previous = await computeDigestFigures(db.prisma, periodBefore(week), now);
+      assert.deepEqual([previous.requests, previous.approved, previous.timeToDecisionP50Seconds, previous.grantedHours], [1, 1, 600, 0]);
+    });
+
+    test("`accessbot digest --format json` has every field scripts rely on; --print reads as text", async () => {
+      const lines: string[] = [];
+      const out = { log: (text: string) => lines.push(text), error: (text: string) => lines.push(`ERR ${text}`) };
+      const code = await runDigestCli(["--since", "2026-11-23", "--until", "2026-11-29", "--timezone", TZ, "--format", "json"], out, { database: db });
+      assert.equal(code, 0, lines.join("\n"));
+      const report = JSON.parse(lines[0]!) as DigestReport;
+      for (const key of ["requests", "approved", "denied", "expired", "cancelled", "break_glass", "time_to_decision_p50_seconds", "time_to_decision_p95_seconds", "granted_hours", "top_resources", "top_requesters", "top_approvers", "alerts", "ledger"]) {
+        assert.ok(key in report, `the JSON has ${key}`);
+      }
+      assert.equal(report.requests, 6);
+      assert.equal(report.previous.requests, 1);
+      assert.deepEqual({ verified: report.ledger.verified, entries: report.ledger.entries, head: report.ledger.head_seq }, { verified: true, entries: 3, head: 3 });
+
+      lines.length = 0;
+      assert.equal(await runDigestCli(["--since", "2026-11-23", "--until", "2026-11-29", "--timezone", TZ], out, { database: db }), 0);
+      const text = lines.join("\n");
+      assert.match(text, /Requests {6}6 {2}\(\+5 vs 1\)/);
+      assert.match(text, /^Access digest 2026-11-23 to 2026-11-29 \(Europe\/Berlin/);
+      assert.match(text, /Time to decision {2}median 2\.0 min \(10\.0 min\), 95th percentile 4\.7 min \(10\.0 min\)/);
+      assert.match(text, /AR-DIGEST06 {2}prod-db {2}U0DIG3 {2}review OPEN {2}OVERDUE/);
+      assert.match(text, /Ledger: verified 3 entries, intact; head seq 3/);
+
+      lines.length = 0;
+      assert.equal(await runDigestCli(["--since", "2026-11-23"], out, { database: db }), 2);
+      assert.match(lines.join("\n"), /Give both --since and --until/);
+      lines.length = 0;
+      assert.equal(await runDigestCli(["--since", "2026-11-23", "--until", "2026-11-29", "--timezone", "Mars/Olympus"], out, { database: db }), 2);
+      assert.match(lines.join("\n"), /Unknown timezone/);
+    });
+  });
+}
+
+async function seedWeek(db: Database): Promise<void> {
+  const at = (ms: number) => new Date(ms);
+  const request = (n: number, fields: { requester: string; resource: string; status: "APPROVED" | "DENIED" | "EXPIRED" | "CANCELLED"; createdAt: number; decidedAfterMs?: number; breakGlass?: boolean }) => ({
+    id: `AR-DIGEST0${n}`,
+    teamId: "T0DIGEST",
+    requesterId: fields.requester,
+    requesterName: fields.requester.toLowerCase(),
+    resource: fields.resource,
+    durationSeconds: 3600,
+    reason: `digest seed ${n}`,
+    status: fields.status,
+    policySha256: "0".repeat(64),
+    idempotencyKey: `digest-${n}`,
+    createdAt: at(fields.createdAt),
+    pendingUntil: at(fields.createdAt + 24 * HOUR),
+    decidedAt: fields.decidedAfterMs === undefined ? null : at(fields.createdAt + fields.decidedAfterMs),
+    breakGlass: fields.breakGlass ?? false,
+  });
+  const day2 = MONDAY_10 + 24 * HOUR;
+  await db.prisma.accessRequest.createMany({
+    data: [
+      request(1, { requester: "U0DIG1", resource: "prod-db", status: "APPROVED", createdAt: MONDAY_10, decidedAfterMs: MIN }),
+      request(2, { requester: "U0DIG1", resource: "prod-db", status: "APPROVED", createdAt: MONDAY_10 + HOUR, decidedAfterMs: 2 * MIN }),
+      request(3, { requester: "U0DIG2", resource: "staging", status: "DENIED", createdAt: day2, decidedAfterMs: 5 * MIN }),
+      request(4, { requester: "U0DIG2", resource: "staging", status: "EXPIRED", createdAt: day2 + HOUR }),
+      request(5, { requester: "U0DIG3", resource: "prod-db", status: "CANCELLED", createdAt: day2 + 2 * HOUR }),
+      request(6, { requester: "U0DIG3", resource: "prod-db", status: "APPROVED", createdAt: MONDAY_10 + 2 * HOUR, decidedAfterMs: 0, breakGlass: true }),
+      // The week before, and the first instant of the week after.
+      request(7, { requester: "U0DIG1", resource: "prod-db", status: "APPROVED", createdAt: MONDAY_10 - 7 * 24 * HOUR, decidedAfterMs: 10 * MIN }),
+      request(8, { requester: "U0DIG1", resource: "prod-db", status: "CANCELLED", createdAt: Date.UTC(2026, 10, 29, 23, 0, 0) }),
+    ],
+  });
+  const grant = (n: number, status: "ACTIVE" | "EXPIRED" | "REVOKED", activatedAt: number, hours: number, endedAfterMs?: number) => ({
+    id: `GR-DIGEST0${n}`,
+    requestId: `AR-DIGEST0${n}`,
+    userId: n === 6 ? "U0DIG3" : "U0DIG1",
+    resource: "prod-db",
+    status,
+    activatedAt: at(activatedAt),
+    expiresAt: at(activatedAt + hours * HOUR),
+    endedAt: endedAfterMs === undefined ? null : at(activatedAt + endedAfterMs),
+  });
+  await db.prisma.grant.createMany({
+    data: [grant(1, "EXPIRED", MONDAY_10 + MIN, 2), grant(2, "ACTIVE", MONDAY_10 + HOUR + 2 * MIN, 1), grant(6, "REVOKED", MONDAY_10 + 2 * HOUR, 4, 30 * MIN)],
+  });
+  await db.prisma.vote.createMany({
+    data: [
+      { requestId: "AR-DIGEST01", voterId: "U0APP1", voterName: "approver one", decision: "APPROVE", ledgerSeq: 1n, createdAt: at(MONDAY_10 + MIN) },
+      { requestId: "AR-DIGEST02", voterId: "U0APP1", voterName: "approver one", decision: "APPROVE", ledgerSeq: 1n, createdAt: at(MONDAY_10 + HOUR + 2 * MIN) },
+      { requestId: "AR-DIGEST02", voterId: "U0APP2", voterName: "approver two", decision: "APPROVE", ledgerSeq: 1n, createdAt: at(MONDAY_10 + HOUR + 90_000) },
+      { requestId: "AR-DIGEST03", voterId: "U0APP2", voterName: "approver two", decision: "DENY", ledgerSeq: 1n, createdAt: at(day2 + 5 * MIN) },
+    ],
+  });
+  await db.prisma.breakGlassReview.create({ data: { requestId: "AR-DIGEST06", reviewGroup: "security", status: "OPEN", dueAt: at(MONDAY_10 + 26 * HOUR) } });
+  for (const [type, ts] of [["grant.deprovision_failed", MONDAY_10 + 3 * HOUR], ["grant.deprovision_failed", MONDAY_10 + 4 * HOUR], ["alert.rubber_stamp", MONDAY_10 + 5 * HOUR]] as const) {
+    await db.prisma.$transaction((tx) => appendLedgerEntry(tx, { type, requestId: "AR-DIGEST01", subjectId: "U0DIG1", resource: "prod-db", actor: SYSTEM, data: {} }, new Date(ts)));
+  }
+}
