@@ -21,6 +21,8 @@ import { PrismaJobQueue } from "./db/prisma-job-queue.js";
 import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
 import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
 import { AckThreadReceiver, startAckThread, type AckThread } from "./slack/start-ack-thread.js";
+import { DIGEST_JOB_KIND, digestJobKey, digestJobPayload, postDigest, type DigestJobPayload } from "./digest/post-digest.js";
+import { previousWeek } from "./domain/digest-period.js";
 import { JobWorker } from "./jobs/job-worker.js";
 import { startDueTimer } from "./jobs/start-due-timer.js";
 import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
@@ -62,6 +64,8 @@ export interface Bot {
   port: number;
   /** Runs every lifecycle step due at `now`, then every job that is due (the timer and cron do this too). */
   sweep(now?: Date): Promise<LifecycleReport>;
+  /** What the weekly cron does: enqueues the digest of the week before `now` (once, whoever asks). */
+  scheduleDigest(now?: Date): Promise<void>;
   /** Waits until every listener has finished and every durable job due so far has run. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -132,6 +136,8 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log, invalidateGroup: (id) => directory.invalidateGroup(id) });
 
     const leaseMs = (kind: string) => {
+      // The digest verifies the whole ledger: minutes at a million entries, not seconds.
+      if (kind === DIGEST_JOB_KIND) return 15 * 60_000;
       if (kind !== "provision" && kind !== "deprovision" && kind !== "extend-provision") return 30_000;
       const timeouts = Object.values(policy.current().policy.resources).map((resource) => resource.provisioner?.timeoutSeconds ?? 0);
       // The lease outlives the provisioner's own timeout, so a live worker never loses a job it is still running.
@@ -141,6 +147,10 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     worker = new JobWorker({
       queue: jobQueue,
       perform: async (job) => {
+        if (job.kind === DIGEST_JOB_KIND) {
+          await postDigest({ prisma: db.prisma, client: app.client, channel: policy.current().policy.settings.auditChannel, log, now: clock.now() }, job.payload as DigestJobPayload);
+          return { kind: "done" };
+        }
         if (job.kind !== INBOX_JOB_KIND) return performEffect(deps, job.payload as Effect, job.attempts, clock.now());
         log.warn({ jobId: job.id.toString() }, "replaying a Slack interaction whose process stopped before finishing it");
         await replayInteraction(app, job.payload);
@@ -149,6 +159,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       clock,
       log,
       leaseMs,
+      kindsWithOwnLease: ["provision", "deprovision", "extend-provision", DIGEST_JOB_KIND],
       // Provisioning decides its own retries (and revokes never give up); Slack notices stop after ~1 day.
       maxAttempts: (kind) => (kind === "provision" || kind === "deprovision" || kind === "extend-provision" ? Number.POSITIVE_INFINITY : 20),
     });
@@ -191,6 +202,12 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const slackProbe = slackHealth;
 
     const runDue = (now: Date = clock.now()) => advanceLifecycle(deps, now);
+    // Every replica's cron asks for last week's digest; the dedupe key makes it one job.
+    const scheduleDigest = async (now: Date = clock.now()) => {
+      const period = previousWeek(now, policy.current().policy.settings.timezone);
+      await jobQueue.enqueueOnce(DIGEST_JOB_KIND, digestJobPayload(period), digestJobKey(period), now);
+      jobWorker.nudge();
+    };
     const timer = options.dueTimer === false ? null : startDueTimer({ nextDueAt: () => store.nextDueAt(policy.current().policy.settings), run: runDue, clock, log });
     dueTimer = timer;
     const checkpointDeps = () => ({
@@ -212,6 +229,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
         // Finished jobs are kept a week for troubleshooting; the ledger is the record.
         { name: "purge-finished-jobs", schedule: "17 * * * *", run: () => jobQueue.purgeDone(new Date(Date.now() - 7 * 24 * 3600 * 1000)) },
         { name: "ledger-checkpoint", schedule: policy.current().policy.settings.checkpointSchedule, timezone: policy.current().policy.settings.timezone, run: checkpoint, runAtStart: true },
+        { name: "weekly-digest", schedule: policy.current().policy.settings.digestSchedule, timezone: policy.current().policy.settings.timezone, run: () => scheduleDigest() },
       ],
       log,
     );
@@ -242,6 +260,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
         await jobWorker.drain();
         return report;
       },
+      scheduleDigest,
       async settle() {
         await ackThread.caughtUp();
         while (handlers.size > 0) await Promise.allSettled([...handlers]);

@@ -9,6 +9,11 @@ import { periodBefore, periodOfDates, previousWeek } from "../src/domain/digest-
 import { runDigestCli } from "../src/digest/run-digest-cli.js";
 import type { DigestReport } from "../src/digest/build-digest-report.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
+import { buildDigestMessage } from "../src/slack/blocks/build-digest-message.js";
+import { computeDigest } from "../src/digest/run-digest-cli.js";
+import { createPrismaLedgerQuery } from "../src/audit/ledger-query.js";
+import { ActionIds } from "../src/slack/slack-ids.js";
+import { replyText, requestIdIn, startTestBot, TestClock, USERS } from "./support/start-test-bot.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 
 const TZ = "Europe/Berlin";
@@ -165,4 +170,78 @@ async function seedWeek(db: Database): Promise<void> {
   for (const [type, ts] of [["grant.deprovision_failed", MONDAY_10 + 3 * HOUR], ["grant.deprovision_failed", MONDAY_10 + 4 * HOUR], ["alert.rubber_stamp", MONDAY_10 + 5 * HOUR]] as const) {
     await db.prisma.$transaction((tx) => appendLedgerEntry(tx, { type, requestId: "AR-DIGEST01", subjectId: "U0DIG1", resource: "prod-db", actor: SYSTEM, data: {} }, new Date(ts)));
   }
+}
+
+for (const target of testDatabases) {
+  describe(`the weekly digest in Slack (${target.name})`, () => {
+    let db: Database;
+    before(async () => {
+      db = await target.open();
+    });
+    after(async () => {
+      await db.close();
+    });
+
+    test("the cron's job posts last week's digest once, however many replicas ask, and records it in the ledger", async () => {
+      await resetDatabase(db);
+      // Wednesday 2026-11-25, noon in Berlin.
+      const clock = new TestClock(new Date("2026-11-25T11:00:00Z"));
+      const t = await startTestBot(db, { clock });
+      try {
+        const { reply } = await t.command(USERS.eng, "staging-admin 1h digest week");
+        const id = requestIdIn(replyText(reply));
+        await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve);
+        await t.command(USERS.eng, "staging-admin 1h another one");
+
+        clock.advance(6 * 24 * 3600 * 1000); // Tuesday of the next week
+        await Promise.all([t.bot.scheduleDigest(), t.bot.scheduleDigest(), t.bot.scheduleDigest()]);
+        await t.bot.settle();
+
+        const digests = t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest"));
+        assert.equal(digests.length, 1, "one digest, however many asked");
+        const [digest] = digests;
+        assert.match(digest!.text, /^Access digest 2026-11-23 to 2026-11-29: 2 requests, 1 approved, 0 denied; ledger intact/);
+        assert.ok((digest!.blocks ?? []).length <= 50);
+        assert.match(JSON.stringify(digest!.blocks), /Ledger verified: \d+ entries, intact/);
+        const posted = (await db.prisma.ledgerEntry.findMany({ where: { type: "digest.posted" } })).map((entry) => JSON.parse(entry.body) as { data: { since: string; requests: number; ts: string } });
+        assert.equal(posted.length, 1);
+        assert.equal(posted[0]!.data.since, "2026-11-22T23:00:00.000Z");
+        assert.equal(posted[0]!.data.requests, 2);
+        assert.equal(posted[0]!.data.ts, digest!.ts);
+
+        // The job is done: asking again later changes nothing.
+        await t.bot.scheduleDigest();
+        await t.bot.settle();
+        assert.equal(t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest")).length, 1);
+      } finally {
+        await t.stop();
+      }
+    });
+
+    test("with 50,000 requests in a week the digest still fits Slack's limits and its lists stay short", async () => {
+      await resetDatabase(db);
+      const since = Date.UTC(2026, 10, 22, 23, 0, 0);
+      // 50,000 requests over the week: 500 people, 40 resources, every outcome.
+      await db.prisma.$executeRawUnsafe(`
+        INSERT INTO access_request (id, team_id, requester_id, requester_name, resource, duration_seconds, reason, status, policy_sha256, idempotency_key, created_at, pending_until, decided_at, break_glass)
+        SELECT 'AR-BULK' || lpad(i::text, 5, '0'), 'T0BULK', 'U0BULK' || (i % 500), 'bulk user ' || (i % 500) || ' <!channel> *bold*', 'resource <!channel> ' || (i % 40), 3600, 'bulk',
+               (ARRAY['APPROVED','DENIED','EXPIRED','CANCELLED']::"RequestStatus"[])[1 + i % 4], repeat('0', 64), 'bulk-' || i,
+               to_timestamp(${since / 1000} + (i * 604799.0 / 50000)), to_timestamp(${since / 1000} + (i * 604799.0 / 50000) + 86400),
+               CASE WHEN i % 4 < 2 THEN to_timestamp(${since / 1000} + (i * 604799.0 / 50000) + (i % 900)) END, i % 997 = 0
+          FROM generate_series(1, 50000) AS i`);
+      const period = periodOfDates("2026-11-23", "2026-11-29", TZ);
+      const report = await computeDigest(db.prisma, createPrismaLedgerQuery(db.prisma), period, new Date(since + 8 * 24 * HOUR));
+      assert.equal(report.requests, 50_000);
+      assert.equal(report.approved, 12_500);
+      assert.equal(report.top_resources.length, 5);
+      assert.equal(report.top_requesters.length, 5);
+      assert.equal(report.per_day.length, 7);
+      const message = buildDigestMessage(report);
+      assert.ok(message.blocks.length <= 50, `${message.blocks.length} blocks`);
+      const texts = JSON.stringify(message.blocks).match(/"text":"(?:[^"\\]|\\.)*"/g) ?? [];
+      for (const text of texts) assert.ok(text.length <= 3000, `a text of ${text.length} characters`);
+      assert.ok(JSON.stringify(message.blocks).includes("resource &lt;!channel&gt;"), "the resources are listed");
+      assert.ok(!JSON.stringify(message.blocks).includes("<!channel>"), "text from the database cannot ping");
+    });
+  });
 }

@@ -73,6 +73,17 @@ export class PrismaJobQueue implements JobQueue {
     return rows[0]?.due ?? null;
   }
 
+  /**
+   * Adds a job unless one with `dedupeKey` was ever added (done or not): every replica may ask
+   * for the same scheduled job, and it runs once.
+   */
+  async enqueueOnce(kind: string, payload: unknown, dedupeKey: string, runAt: Date): Promise<boolean> {
+    const added = await this.prisma.$executeRaw`
+      INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES (${kind}, ${JSON.stringify(payload)}::jsonb, ${dedupeKey}, ${runAt})
+      ON CONFLICT (dedupe_key) DO NOTHING`;
+    return added > 0;
+  }
+
   /** Forgets finished jobs older than `before` (the ledger, not the job table, is the record). */
   async purgeDone(before: Date): Promise<number> {
     return this.prisma.$executeRaw`DELETE FROM job WHERE done_at IS NOT NULL AND done_at < ${before}`;

@@ -19,6 +19,8 @@ export interface JobWorkerOptions {
   maxAttempts(kind: string): number;
   /** The longest the worker sleeps without looking for jobs other replicas left behind. */
   pollMs?: number;
+  /** Kinds whose lease is not the default one (`leaseMs(kind)` is asked for each). */
+  kindsWithOwnLease?: readonly string[];
 }
 
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
@@ -155,7 +157,7 @@ export class JobWorker {
 
   private leases(): JobLeases {
     const byKind: Record<string, number> = {};
-    for (const kind of ["provision", "deprovision", "extend-provision"]) byKind[kind] = this.options.leaseMs(kind);
+    for (const kind of this.options.kindsWithOwnLease ?? ["provision", "deprovision", "extend-provision"]) byKind[kind] = this.options.leaseMs(kind);
     return { defaultMs: this.options.leaseMs("notify"), byKind };
   }
 
