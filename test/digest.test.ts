@@ -10,6 +10,7 @@ import { runDigestCli } from "../src/digest/run-digest-cli.js";
 import type { DigestReport } from "../src/digest/build-digest-report.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
 import { buildDigestMessage } from "../src/slack/blocks/build-digest-message.js";
+import { renderDigestChart } from "../src/digest/render-digest-chart.js";
 import { computeDigest } from "../src/digest/run-digest-cli.js";
 import { createPrismaLedgerQuery } from "../src/audit/ledger-query.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
@@ -73,12 +74,22 @@ for (const target of testDatabases) {
       assert.deepEqual(figures.revokeFailures, { attempts: 2, grants: 1 });
       assert.deepEqual(figures.alerts.map((a) => a.type), ["alert.rubber_stamp"]);
       assert.deepEqual(figures.perDay, [
-        { day: "2026-11-23", approved: 3, denied: 0, expired: 0, other: 0 },
-        { day: "2026-11-24", approved: 0, denied: 1, expired: 1, other: 1 },
+        { day: "2026-11-23", approved: 3, denied: 0, expired: 0, other: 0, medianDecisionSeconds: 90 },
+        { day: "2026-11-24", approved: 0, denied: 1, expired: 1, other: 1, medianDecisionSeconds: 300 },
       ]);
 
       const previous = await computeDigestFigures(db.prisma, periodBefore(week), now);
       assert.deepEqual([previous.requests, previous.approved, previous.timeToDecisionP50Seconds, previous.grantedHours], [1, 1, 600, 0]);
+    });
+
+    test("the chart renders to a PNG with the bundled font, for a busy week and for an empty one", async () => {
+      const report = await computeDigest(db.prisma, createPrismaLedgerQuery(db.prisma), periodOfDates("2026-11-23", "2026-11-29", TZ), new Date(MONDAY_10 + 9 * 24 * HOUR));
+      for (const subject of [report, { ...report, per_day: [] }]) {
+        const png = await renderDigestChart(subject);
+        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "a PNG");
+        const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+        assert.ok(width > 1000 && height > 700, `rendered at twice the spec's size: ${width}×${height}`);
+      }
     });
 
     test("`accessbot digest --format json` has every field scripts rely on; --print reads as text", async () => {

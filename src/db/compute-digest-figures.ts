@@ -77,7 +77,9 @@ export async function computeDigestFigures(prisma: PrismaClient, period: DigestP
             count(*) FILTER (WHERE status = 'APPROVED') AS approved,
             count(*) FILTER (WHERE status = 'DENIED') AS denied,
             count(*) FILTER (WHERE status = 'EXPIRED') AS expired,
-            count(*) FILTER (WHERE status NOT IN ('APPROVED', 'DENIED', 'EXPIRED')) AS other
+            count(*) FILTER (WHERE status NOT IN ('APPROVED', 'DENIED', 'EXPIRED')) AS other,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - created_at))
+              FILTER (WHERE status IN ('APPROVED', 'DENIED') AND NOT break_glass AND decided_at IS NOT NULL) AS median
        FROM access_request WHERE created_at >= $1 AND created_at < $2 GROUP BY day ORDER BY day`,
     since,
     until,
@@ -102,6 +104,6 @@ export async function computeDigestFigures(prisma: PrismaClient, period: DigestP
     revokeFailures: { attempts: num(revokes?.attempts), grants: num(revokes?.grants) },
     failedGrants: num(failed?.n),
     alerts: alerts.map((row) => ({ seq: num(row.seq), type: String(row.type), requestId: row.request_id === null ? null : String(row.request_id) })),
-    perDay: days.map((row) => ({ day: String(row.day), approved: num(row.approved), denied: num(row.denied), expired: num(row.expired), other: num(row.other) })),
+    perDay: days.map((row) => ({ day: String(row.day), approved: num(row.approved), denied: num(row.denied), expired: num(row.expired), other: num(row.other), medianDecisionSeconds: numOrNull(row.median) })),
   };
 }

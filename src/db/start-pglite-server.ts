@@ -32,7 +32,8 @@ const serverInfoSchema = z.object({ pid: z.number().int(), socketDir: z.string()
 
 /** The run directory sits beside the data directory and its lock (never inside PGlite's files). */
 export function pgliteRunDir(dataDir: string): string {
-  return `${dataDir.replace(/[\\/]+$/, "")}.run`;
+  // Absolute: pg reads a host that starts with "/" as a socket directory, anything else as a name.
+  return path.resolve(`${dataDir.replace(/[\\/]+$/, "")}.run`);
 }
 
 /** The running bot's server, or null when none announced one (or the file is unreadable). */

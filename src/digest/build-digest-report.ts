@@ -34,7 +34,7 @@ export interface DigestReport {
   revoke_failures: { attempts: number; grants: number };
   failed_grants: number;
   alerts: Array<{ seq: number; type: string; request_id: string | null }>;
-  per_day: Array<{ day: string; approved: number; denied: number; expired: number; other: number }>;
+  per_day: Array<{ day: string; approved: number; denied: number; expired: number; other: number; median_decision_seconds: number | null }>;
   previous: { requests: number; approved: number; denied: number; expired: number; cancelled: number; break_glass: number; time_to_decision_p50_seconds: number | null; time_to_decision_p95_seconds: number | null; granted_hours: number };
   ledger: { head_seq: number; head_hash: string | null; verified: boolean; entries: number; problem?: string };
 }
@@ -71,7 +71,7 @@ export function buildDigestReport(period: DigestPeriod, previousPeriod: DigestPe
     revoke_failures: current.revokeFailures,
     failed_grants: current.failedGrants,
     alerts: current.alerts.map((alert) => ({ seq: alert.seq, type: alert.type, request_id: alert.requestId })),
-    per_day: current.perDay,
+    per_day: current.perDay.map((day) => ({ day: day.day, approved: day.approved, denied: day.denied, expired: day.expired, other: day.other, median_decision_seconds: roundOrNull(day.medianDecisionSeconds) })),
     previous: {
       requests: previous.requests,
       approved: previous.approved,

@@ -23,7 +23,7 @@ export interface DigestFigures {
   failedGrants: number;
   alerts: Array<{ seq: number; type: string; requestId: string | null }>;
   /** Requests per local day by outcome, for the chart. */
-  perDay: Array<{ day: string; approved: number; denied: number; expired: number; other: number }>;
+  perDay: Array<{ day: string; approved: number; denied: number; expired: number; other: number; medianDecisionSeconds: number | null }>;
 }
 
 /** How many entries of each top list a digest shows: it must stay readable at any volume. */
