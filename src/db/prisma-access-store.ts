@@ -261,10 +261,13 @@ class PrismaAccessTx implements AccessTx {
     if (effect.kind === "refresh-request") {
       // A refresh that nobody has started yet will render the latest state anyway, so a burst
       // of changes costs one or two rounds of chat.update (Slack rate-limits it), not one each.
-      await this.tx.$executeRaw`
-        INSERT INTO job (kind, payload, lane, run_at)
-        SELECT ${effect.kind}, ${payload}::jsonb, ${lane}, ${runAt}
-        WHERE NOT EXISTS (SELECT 1 FROM job WHERE lane = ${lane} AND kind = ${effect.kind} AND done_at IS NULL AND locked_by IS NULL)`;
+      // It is locked until this transaction commits: a worker claiming it in between would
+      // render the state before this change and nothing would render it after (the claim
+      // waits for the lock; one that already claimed it makes the lookup come back empty).
+      const waiting = await this.tx.$queryRaw<Array<{ id: bigint }>>`
+        SELECT id FROM job WHERE lane = ${lane} AND kind = ${effect.kind} AND done_at IS NULL AND locked_by IS NULL FOR UPDATE`;
+      if (waiting.length > 0) return;
+      await this.tx.$executeRaw`INSERT INTO job (kind, payload, lane, run_at) VALUES (${effect.kind}, ${payload}::jsonb, ${lane}, ${runAt})`;
       return;
     }
     await this.tx.$executeRaw`

@@ -38,6 +38,9 @@ export class PrismaJobQueue implements JobQueue {
             WHERE j.done_at IS NULL AND j.run_at <= ${now} AND (j.locked_until IS NULL OR j.locked_until < ${wall})
             ORDER BY j.run_at, j.id
             LIMIT ${Math.min(1000, limit * 25)}
+            -- A refresh that a decision still in progress holds (enqueue in PrismaAccessStore)
+            -- waits for its commit, so that it renders what that decision changed.
+            FOR UPDATE OF j SKIP LOCKED
           ), free AS (
             SELECT c.id, c.lane, c.run_at FROM candidates c
             WHERE c.lane IS NULL OR NOT EXISTS (
