@@ -25,6 +25,8 @@ const log = pino({ level: data.config.logLevel, base: { app: "accessbot", thread
 interface DurableRecord {
   /** Returns the journal offset past the entry, when there is a journal. */
   record(key: string, body: unknown): Promise<number | undefined>;
+  /** The journal only: drop what the bot has copied into the inbox table. */
+  compact?(through: number): void;
   close(): Promise<void>;
 }
 
@@ -34,8 +36,8 @@ function openDurableRecord(): DurableRecord {
     const journal = new InboxJournal(target.path);
     return {
       record: async (key, body) => journal.append({ key, body }),
+      compact: (through) => journal.compact(through),
       close: async () => journal.close(),
-      ...{ compact: (through: number) => journal.compact(through) },
     };
   }
   const pool = new pg.Pool({ connectionString: target.pool.connectionString, max: 4, connectionTimeoutMillis: 5_000, statement_timeout: 5_000 });
@@ -50,7 +52,7 @@ function openDurableRecord(): DurableRecord {
   };
 }
 
-const durable = openDurableRecord() as DurableRecord & { compact?: (through: number) => void };
+const durable = openDurableRecord();
 let forwarded = 0;
 let nextId = 1;
 const waitingAcks = new Map<number, (response: unknown) => void>();
