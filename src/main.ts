@@ -129,7 +129,11 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
     const runner = new InteractionRunner((work) => {
       handlers.add(work);
-      void work.finally(() => handlers.delete(work));
+      // Settled either way (a failure is logged where it happens): never an unhandled rejection.
+      void work.then(
+        () => handlers.delete(work),
+        () => handlers.delete(work),
+      );
     }, log);
     const inbox = new PrismaInteractionInbox(db.prisma, clock);
     app.use(createInboxMiddleware(inbox, log));

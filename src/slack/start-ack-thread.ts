@@ -74,7 +74,12 @@ export async function startAckThread(options: {
         acked = true;
         send({ type: "ack", ackId, ...(response !== undefined ? { response } : {}) });
       };
-      runner.track(app.processEvent({ body: message.body, ack, customProperties, ...retry }).finally(() => ack()));
+      runner.track(
+        app
+          .processEvent({ body: message.body, ack, customProperties, ...retry })
+          .catch((error: unknown) => log.error({ err: error, key: message.key }, "a modal submission failed; the inbox replays it"))
+          .finally(() => ack()),
+      );
       return;
     }
     runner.schedule(message.key ?? String(message.body.type ?? "event"), () => app.processEvent({ body: message.body, ack: async () => {}, customProperties, ...retry }));
