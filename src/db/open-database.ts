@@ -74,7 +74,8 @@ async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promis
     releaseLock = inMemory ? () => {} : acquirePgliteLock(dataDir);
   } catch (error) {
     // A tool beside the running bot reaches its database through the bot's own server rather
-    // than a second copy: the lock still keeps a second bot (or a writer) out.
+    // than a second copy; the lock still keeps a second bot out. (Only the bot's OS user can
+    // reach the socket: its directory is 0700.)
     const running = options.shareWithRunningBot && error instanceof PgliteLockedError ? readPgliteServerInfo(dataDir) : null;
     if (!running || running.pid !== (error as PgliteLockedError).holderPid) throw error;
     return openPool(pgliteClientPool(running), "pglite", undefined, { ...options, migrate: false }, null, async () => {});
