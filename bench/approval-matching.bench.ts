@@ -20,6 +20,7 @@ import { evaluateApproval, type ApprovalEvaluation, type ApproverCandidate } fro
 import type { ApprovalRule, ResourcePolicy } from "../src/domain/policy-model.js";
 import { eligibleApprovers, type GroupMembership } from "../src/domain/resolve-approvers.js";
 import { parsePolicy } from "../src/policy/load-policy.js";
+import { bigGroupPolicyText } from "../test/support/big-group-policy.js";
 
 const SIZES = (process.env.BENCH_MATCHING_SIZES ?? "4000,10000").split(",").map(Number);
 const BEFORE_LIMIT = Number(process.env.BENCH_BEFORE_LIMIT ?? 4_000);
@@ -119,26 +120,7 @@ function summary(evaluation: ApprovalEvaluation): string {
 }
 
 function policyText(n: number): string {
-  return `version: 1
-settings:
-  approval_channel: C0APPROVALS
-  audit_channel: C0AUDIT
-  timezone: Europe/Berlin
-  request_ttl: 24h
-  digest_schedule: "0 9 * * MON"
-groups:
-  everyone:
-    members:
-${range(0, n).map((id) => `      - ${id}`).join("\n")}
-  engineering: { usergroup: S0ENG }
-resources:
-  big-vote:
-    title: Needs everyone
-    requesters: [engineering]
-    approval:
-      rules:
-        - { group: everyone, count: ${n} }
-`;
+  return bigGroupPolicyText(range(0, n), `        - { group: everyone, count: ${n} }`);
 }
 
 const loadBefore = os.loadavg()[0]!;

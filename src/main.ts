@@ -36,6 +36,9 @@ import { SlackDirectory } from "./slack/slack-directory.js";
 import { SlackHealth } from "./slack/slack-health.js";
 import { SlackNotifier } from "./slack/slack-notifier.js";
 
+/** Jobs that call a target system: their lease follows the provisioners' timeouts, and they retry without end. */
+const PROVISIONING_KINDS: readonly string[] = ["provision", "deprovision", "extend-provision"];
+
 /** How much lower than the ack thread the threads doing the work run (nice steps). */
 export const BACKGROUND_NICE = 19;
 
@@ -142,7 +145,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const leaseMs = (kind: string) => {
       // The digest verifies the whole ledger: minutes at a million entries, not seconds.
       if (kind === DIGEST_JOB_KIND) return 15 * 60_000;
-      if (kind !== "provision" && kind !== "deprovision" && kind !== "extend-provision") return 30_000;
+      if (!PROVISIONING_KINDS.includes(kind)) return 30_000;
       const timeouts = Object.values(policy.current().policy.resources).map((resource) => resource.provisioner?.timeoutSeconds ?? 0);
       // The lease outlives the provisioner's own timeout, so a live worker never loses a job it is still running.
       return (Math.max(0, ...timeouts) + 10) * 1000;
@@ -163,9 +166,9 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       clock,
       log,
       leaseMs,
-      kindsWithOwnLease: ["provision", "deprovision", "extend-provision", DIGEST_JOB_KIND],
+      kindsWithOwnLease: [...PROVISIONING_KINDS, DIGEST_JOB_KIND],
       // Provisioning decides its own retries (and revokes never give up); Slack notices stop after ~1 day.
-      maxAttempts: (kind) => (kind === "provision" || kind === "deprovision" || kind === "extend-provision" ? Number.POSITIVE_INFINITY : 20),
+      maxAttempts: (kind) => (PROVISIONING_KINDS.includes(kind) ? Number.POSITIVE_INFINITY : 20),
     });
 
     const workspaceUrl = await app.client.auth.test().then((result) => result.url ?? null, () => null);

@@ -7,6 +7,7 @@ import { evaluateApproval, type ApprovalEvaluation, type ApproverCandidate } fro
 import type { ResourcePolicy } from "../src/domain/policy-model.js";
 import { eligibleApprovers, explainUnsatisfiable, type GroupMembership } from "../src/domain/resolve-approvers.js";
 import { checkPolicyCommand } from "../src/policy/check-policy-command.js";
+import { bigGroupPolicyText } from "./support/big-group-policy.js";
 
 const userId = (index: number) => `U${String(index).padStart(6, "0")}`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => userId(from + index));
@@ -115,26 +116,7 @@ describe("policy check with a static group of 10,000", () => {
   const dir = mkdtempSync(join(tmpdir(), "matching-scale-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const policyText = (rules: string, extraGroups = "") => `version: 1
-settings:
-  approval_channel: C0APPROVALS
-  audit_channel: C0AUDIT
-  timezone: Europe/Berlin
-  request_ttl: 24h
-  digest_schedule: "0 9 * * MON"
-groups:
-  everyone:
-    members:
-${range(0, 10_000).map((id) => `      - ${id}`).join("\n")}
-  engineering: { usergroup: S0ENG }
-${extraGroups}resources:
-  big-vote:
-    title: Needs everyone
-    requesters: [engineering]
-    approval:
-      rules:
-${rules}
-`;
+  const policyText = (rules: string, extraGroups = "") => bigGroupPolicyText(range(0, 10_000), rules, extraGroups);
 
   function capture() {
     const logs: string[] = [];

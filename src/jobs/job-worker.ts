@@ -157,7 +157,7 @@ export class JobWorker {
 
   private leases(): JobLeases {
     const byKind: Record<string, number> = {};
-    for (const kind of this.options.kindsWithOwnLease ?? ["provision", "deprovision", "extend-provision"]) byKind[kind] = this.options.leaseMs(kind);
+    for (const kind of this.options.kindsWithOwnLease ?? []) byKind[kind] = this.options.leaseMs(kind);
     return { defaultMs: this.options.leaseMs("notify"), byKind };
   }
 
