@@ -233,6 +233,8 @@ describe("parsePolicy: a valid policy", () => {
       digestSchedule: "0 9 * * MON",
       checkpointSchedule: "0 0 * * *",
       adminGroup: null,
+      reviewGroup: null,
+      reviewWithinSeconds: 3 * 86400,
       expiryWarningSeconds: 600,
       approvalReminderSeconds: 3600,
     });
@@ -788,6 +790,35 @@ describe("parsePolicy: settings for admins, warnings and reminders", () => {
       path: "settings.admin_group",
       line: "admin_group:",
       message: /expected text, got a list/,
+    }, TYPES);
+  });
+});
+
+describe("parsePolicy: who signs off the digest", () => {
+  it("defaults review_group to admin_group and review_within to 3 days", () => {
+    const { settings } = parsePolicy(FULL, FILE, TYPES).policy;
+    assert.equal(settings.reviewGroup, "security");
+    assert.equal(settings.reviewWithinSeconds, 3 * 86400);
+  });
+
+  it("takes review_group and review_within", () => {
+    const text = edit("  admin_group: security", "  admin_group: security\n  review_group: sre-leads\n  review_within: 12h", FULL);
+    const { settings } = parsePolicy(text, FILE, TYPES).policy;
+    assert.equal(settings.reviewGroup, "sre-leads");
+    assert.equal(settings.adminGroup, "security");
+    assert.equal(settings.reviewWithinSeconds, 12 * 3600);
+  });
+
+  it("reports a review_group that is not a group, and a bad review_within", () => {
+    expectIssue(edit("  admin_group: security", "  admin_group: security\n  review_group: auditors", FULL), {
+      path: "settings.review_group",
+      line: "review_group: auditors",
+      message: /^unknown group 'auditors' \(known groups: engineering, security, sre-leads\)$/,
+    }, TYPES);
+    expectIssue(edit("  admin_group: security", "  admin_group: security\n  review_within: soon", FULL), {
+      path: "settings.review_within",
+      line: "review_within: soon",
+      message: /“soon” is not a valid duration/,
     }, TYPES);
   });
 });

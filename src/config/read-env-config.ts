@@ -17,6 +17,14 @@ export interface AppConfig {
   logLevel: string;
   sweepSchedule: string;
   autoMigrate: boolean;
+  /**
+   * On PostgreSQL, whether the ack waits for the inbox row's WAL flush to disk. Off by
+   * default: the row is committed in PostgreSQL before the ack, so the bot's own crash
+   * loses nothing, and only a crash of the PostgreSQL server within its WAL writer delay
+   * (3 × wal_writer_delay, 600 ms by default) after an ack could lose that interaction.
+   * The flush costs a disk round trip on every ack (bench/RESULTS.md).
+   */
+  inboxFlush: boolean;
   groupCacheSeconds: number;
   /** When the ledger head is published besides start-up and the policy's checkpoint_schedule (0 turns a rule off). */
   checkpoint: {
@@ -78,6 +86,7 @@ const envSchema = z.object({
     .default("* * * * *")
     .refine((value) => cron.validate(value), "ACCESSBOT_SWEEP_SCHEDULE must be a cron expression, e.g. \"* * * * *\" (every minute) or \"*/5 * * * * *\" (every 5 seconds)"),
   ACCESSBOT_AUTO_MIGRATE: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_AUTO_MIGRATE must be true or false" }).default("true"),
+  ACCESSBOT_INBOX_FLUSH: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_INBOX_FLUSH must be true or false" }).default("false"),
   ACCESSBOT_GROUP_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600, "ACCESSBOT_GROUP_CACHE_SECONDS must be at most 3600").default(60),
   ACCESSBOT_CHECKPOINT_EVERY_ENTRIES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_ENTRIES", "entries", 1_000_000, 100),
   ACCESSBOT_CHECKPOINT_EVERY_MINUTES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_MINUTES", "minutes", 10_080, 15),
@@ -110,6 +119,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: values.LOG_LEVEL,
     sweepSchedule: values.ACCESSBOT_SWEEP_SCHEDULE,
     autoMigrate: values.ACCESSBOT_AUTO_MIGRATE === "true" || values.ACCESSBOT_AUTO_MIGRATE === "1",
+    inboxFlush: values.ACCESSBOT_INBOX_FLUSH === "true" || values.ACCESSBOT_INBOX_FLUSH === "1",
     groupCacheSeconds: values.ACCESSBOT_GROUP_CACHE_SECONDS,
     checkpoint: { everyEntries: values.ACCESSBOT_CHECKPOINT_EVERY_ENTRIES, everyMinutes: values.ACCESSBOT_CHECKPOINT_EVERY_MINUTES },
     audit: { webhookUrl: values.AUDIT_WEBHOOK_URL, webhookSecret: values.AUDIT_WEBHOOK_SECRET, checkpointWebhookUrl: values.AUDIT_CHECKPOINT_WEBHOOK },

@@ -65,6 +65,10 @@ export interface PolicySettings {
   checkpointSchedule: string;
   /** Members may revoke anyone's grant (with a reason). null: only grantees revoke. */
   adminGroup: string | null;
+  /** Members sign off the weekly digest (`review.signed_off`). null: nobody is asked to. */
+  reviewGroup: string | null;
+  /** A digest not signed off within this is posted again with a reminder. */
+  reviewWithinSeconds: number;
   /** How long before `expires_at` the grantee is warned; null: no warning. */
   expiryWarningSeconds: number | null;
   /** When approvers who have not acted are reminded, after the request was opened; null: never. */

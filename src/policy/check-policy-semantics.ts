@@ -90,8 +90,12 @@ function readGroups(raw: unknown): KnownGroups {
 }
 
 function checkSettings(raw: unknown, groups: KnownGroups): PathIssue[] {
-  if (!isRecord(raw) || typeof raw.admin_group !== "string" || groups.has(raw.admin_group)) return [];
-  return [{ path: ["settings", "admin_group"], message: unknownGroupMessage(raw.admin_group, groups) }];
+  if (!isRecord(raw)) return [];
+  return (["admin_group", "review_group"] as const).flatMap((key) => {
+    const name = raw[key];
+    if (typeof name !== "string" || groups.has(name)) return [];
+    return [{ path: ["settings", key], message: unknownGroupMessage(name, groups) }];
+  });
 }
 
 function readResourceView(raw: Record<string, unknown>): ResourceView {

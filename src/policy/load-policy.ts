@@ -21,6 +21,7 @@ import {
   DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS,
   DEFAULT_CHECKPOINT_SCHEDULE,
   DEFAULT_DEFAULT_DURATION_SECONDS,
+  DEFAULT_DIGEST_REVIEW_WITHIN_SECONDS,
   DEFAULT_EXPIRY_WARNING_SECONDS,
   DEFAULT_EXTENSION_REQUIRES_APPROVAL,
   DEFAULT_MAX_DURATION_SECONDS,
@@ -181,6 +182,8 @@ function buildPolicy(file: PolicyFile, provisionerTypes: ProvisionerTypes): Poli
       digestSchedule: settings.digest_schedule,
       checkpointSchedule: settings.checkpoint_schedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
       adminGroup: settings.admin_group ?? null,
+      reviewGroup: settings.review_group ?? settings.admin_group ?? null,
+      reviewWithinSeconds: settings.review_within ?? DEFAULT_DIGEST_REVIEW_WITHIN_SECONDS,
       // `off` parses to null, which is kept; only an absent key takes the default.
       expiryWarningSeconds: settings.expiry_warning === undefined ? DEFAULT_EXPIRY_WARNING_SECONDS : settings.expiry_warning,
       approvalReminderSeconds:

@@ -51,6 +51,8 @@ export const DEFAULT_EXTENSION_REQUIRES_APPROVAL = true;
 /** max_extensions when extensions need no approval; with approval it is unused, so 0. */
 export const DEFAULT_MAX_EXTENSIONS_WITHOUT_APPROVAL = 1;
 export const DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS = 24 * 3600;
+/** A digest not signed off within this is posted again with a reminder. */
+export const DEFAULT_DIGEST_REVIEW_WITHIN_SECONDS = 3 * 24 * 3600;
 export { DEFAULT_PROVISION_MAX_ATTEMPTS };
 export const MAX_PROVISION_MAX_ATTEMPTS = 100;
 
@@ -151,6 +153,9 @@ export const settingsFileSchema = z.strictObject({
   checkpoint_schedule: cronExpression.optional(),
   // Must name a group in `groups`: checked in check-policy-semantics.ts.
   admin_group: z.string().optional(),
+  // The group whose members sign off the weekly digest; default admin_group. Checked like admin_group.
+  review_group: z.string().optional(),
+  review_within: duration.optional(),
   expiry_warning: durationOrOff("send no expiry warning").optional(),
   approval_reminder: durationOrOff("send no reminders").optional(),
 });

@@ -40,7 +40,15 @@ function openDurableRecord(): DurableRecord {
       close: async () => journal.close(),
     };
   }
-  const pool = new pg.Pool({ connectionString: target.pool.connectionString, max: 4, connectionTimeoutMillis: 5_000, statement_timeout: 5_000 });
+  // Without the flush, a committed row is in PostgreSQL's memory and WAL buffers: it survives
+  // this process, as the PGlite journal (written, not fsynced) does. See AppConfig.inboxFlush.
+  const pool = new pg.Pool({
+    connectionString: target.pool.connectionString,
+    max: 4,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 5_000,
+    options: data.config.inboxFlush ? undefined : "-c synchronous_commit=off",
+  });
   pool.on("error", (err) => log.warn({ err }, "an idle inbox connection failed"));
   return {
     async record(key, body) {
