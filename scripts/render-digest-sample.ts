@@ -8,7 +8,7 @@ import { PGLITE_MEMORY } from "../src/db/resolve-database-target.js";
 import { periodOfDates } from "../src/domain/digest-period.js";
 import { formatDigestText } from "../src/digest/format-digest-text.js";
 import { renderDigestChart } from "../src/digest/render-digest-chart.js";
-import { computeDigest } from "../src/digest/run-digest-cli.js";
+import { computeDigest } from "../src/digest/compute-digest.js";
 import { seedSampleWeeks } from "../test/support/seed-sample-weeks.js";
 
 const db = await openDatabase({ target: { kind: "pglite", dataDir: PGLITE_MEMORY }, migrate: true });

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import os from "node:os";
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
+import { AlertDetectorSink } from "./audit-stream/alert-detector-sink.js";
 import { AuditRelay } from "./audit-stream/audit-relay.js";
 import type { AuditSink } from "./audit-stream/audit-sink.js";
 import { publishCheckpoint, startCheckpointTimer } from "./audit-stream/publish-checkpoint.js";
@@ -10,6 +11,7 @@ import { WebhookAuditSink } from "./audit-stream/webhook-audit-sink.js";
 import { readEnvConfig, type AppConfig } from "./config/read-env-config.js";
 import { openDatabase, type Database } from "./db/open-database.js";
 import { PrismaAccessStore } from "./db/prisma-access-store.js";
+import { PrismaAlertStore } from "./db/prisma-alert-store.js";
 import { resolveDatabaseTarget } from "./db/resolve-database-target.js";
 import { advanceLifecycle, type LifecycleReport } from "./domain/advance-lifecycle.js";
 import type { Effect } from "./domain/effects.js";
@@ -21,7 +23,9 @@ import { PrismaJobQueue } from "./db/prisma-job-queue.js";
 import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
 import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
 import { AckThreadReceiver, startAckThread, type AckThread } from "./slack/start-ack-thread.js";
-import { DIGEST_JOB_KIND, digestJobKey, digestJobPayload, postDigest, type DigestJobPayload } from "./digest/post-digest.js";
+import { performDigestJob } from "./digest/digest-jobs.js";
+import { DIGEST_JOB_KIND, DIGEST_JOB_KINDS } from "./digest/enqueue-digest-job.js";
+import { digestJobKey, digestJobPayload } from "./digest/post-digest.js";
 import { previousWeek } from "./domain/digest-period.js";
 import { JobWorker } from "./jobs/job-worker.js";
 import { startDueTimer } from "./jobs/start-due-timer.js";
@@ -140,7 +144,8 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     }, log);
     const inbox = new PrismaInteractionInbox(db.prisma, clock);
     app.use(createInboxMiddleware(inbox, log));
-    registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log, invalidateGroup: (id) => directory.invalidateGroup(id) });
+    const digestSignOff = { prisma: db.prisma, directory, policy: () => policy.current().policy, clock, onCommit: () => worker?.nudge() };
+    registerListeners(app, { deps, seenBlocks: new SeenBlocksStash(), log, invalidateGroup: (id) => directory.invalidateGroup(id), digest: digestSignOff });
 
     const leaseMs = (kind: string) => {
       // The digest verifies the whole ledger: minutes at a million entries, not seconds.
@@ -154,8 +159,8 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     worker = new JobWorker({
       queue: jobQueue,
       perform: async (job) => {
-        if (job.kind === DIGEST_JOB_KIND) {
-          await postDigest({ prisma: db.prisma, client: app.client, channel: policy.current().policy.settings.auditChannel, log, now: clock.now() }, job.payload as DigestJobPayload);
+        if (DIGEST_JOB_KINDS.includes(job.kind)) {
+          await performDigestJob({ prisma: db.prisma, client: app.client, policy: () => policy.current().policy, log, now: clock.now() }, job.kind, job.payload);
           return { kind: "done" };
         }
         if (job.kind !== INBOX_JOB_KIND) return performEffect(deps, job.payload as Effect, job.attempts, clock.now());
@@ -166,7 +171,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       clock,
       log,
       leaseMs,
-      kindsWithOwnLease: [...PROVISIONING_KINDS, DIGEST_JOB_KIND],
+      kindsWithOwnLease: [...PROVISIONING_KINDS, ...DIGEST_JOB_KINDS],
       // Provisioning decides its own retries (and revokes never give up); Slack notices stop after ~1 day.
       maxAttempts: (kind) => (PROVISIONING_KINDS.includes(kind) ? Number.POSITIVE_INFINITY : 20),
     });
@@ -180,6 +185,9 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       }),
     ];
     if (config.audit.webhookUrl) sinks.push(new WebhookAuditSink("siem-webhook", config.audit.webhookUrl, config.audit.webhookSecret!));
+    // Always driven, even with no `alerts:` in the policy: its cursor then keeps up with the
+    // head, so switching alerts on later never replays the history.
+    sinks.push(new AlertDetectorSink(new PrismaAlertStore(db.prisma), () => policy.current().policy, clock, () => relay?.nudge()));
     const auditRelay = new AuditRelay(db.prisma, sinks, log, { now: () => clock.now().getTime() });
     relay = auditRelay;
     const jobWorker = worker;

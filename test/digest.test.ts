@@ -2,6 +2,11 @@
 // top lists, the previous week beside it, the ledger verified), on PGlite and PostgreSQL; the
 // period arithmetic across a daylight-saving change; and `accessbot digest` on the command line.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sha256OfCanonical } from "../src/ledger/ledger-hash.js";
 import { after, before, describe, test } from "node:test";
 import type { Database } from "../src/db/open-database.js";
 import { computeDigestFigures } from "../src/db/compute-digest-figures.js";
@@ -11,10 +16,10 @@ import type { DigestReport } from "../src/digest/build-digest-report.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
 import { buildDigestMessage } from "../src/slack/blocks/build-digest-message.js";
 import { renderDigestChart } from "../src/digest/render-digest-chart.js";
-import { computeDigest } from "../src/digest/run-digest-cli.js";
+import { computeDigest } from "../src/digest/compute-digest.js";
 import { createPrismaLedgerQuery } from "../src/audit/ledger-query.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
-import { replyText, requestIdIn, startTestBot, TestClock, USERS } from "./support/start-test-bot.js";
+import { POLICY_FILE, replyText, requestIdIn, startTestBot, TestClock, USERS } from "./support/start-test-bot.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 
 const TZ = "Europe/Berlin";
@@ -193,7 +198,7 @@ for (const target of testDatabases) {
       await db.close();
     });
 
-    test("the cron's job posts last week's digest once, however many replicas ask, and records it in the ledger", async () => {
+    test("the cron's job posts last week's digest once, however many replicas ask, with its chart and the week's ledger as CSV", async () => {
       await resetDatabase(db);
       // Wednesday 2026-11-25, noon in Berlin.
       const clock = new TestClock(new Date("2026-11-25T11:00:00Z"));
@@ -203,6 +208,8 @@ for (const target of testDatabases) {
         const id = requestIdIn(replyText(reply));
         await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve);
         await t.command(USERS.eng, "staging-admin 1h another one");
+        await t.bot.settle();
+        const weekEntries = await db.prisma.ledgerEntry.count();
 
         clock.advance(6 * 24 * 3600 * 1000); // Tuesday of the next week
         await Promise.all([t.bot.scheduleDigest(), t.bot.scheduleDigest(), t.bot.scheduleDigest()]);
@@ -214,16 +221,189 @@ for (const target of testDatabases) {
         assert.match(digest!.text, /^Access digest 2026-11-23 to 2026-11-29: 2 requests, 1 approved, 0 denied; ledger intact/);
         assert.ok((digest!.blocks ?? []).length <= 50);
         assert.match(JSON.stringify(digest!.blocks), /Ledger verified: \d+ entries, intact/);
-        const posted = (await db.prisma.ledgerEntry.findMany({ where: { type: "digest.posted" } })).map((entry) => JSON.parse(entry.body) as { data: { since: string; requests: number; ts: string } });
+        // No review group in this policy: nobody is asked to sign it off.
+        assert.ok(!JSON.stringify(digest!.blocks).includes(ActionIds.digestSignOff));
+
+        // The chart: a PNG uploaded through files.getUploadURLExternal → upload → completeUploadExternal,
+        // and shown in the message by an image block.
+        const image = (digest!.blocks ?? []).find((block) => (block as { type?: string }).type === "image") as { slack_file: { id: string }; alt_text: string } | undefined;
+        assert.ok(image, "the digest shows its chart");
+        const files = t.sim.files();
+        const chart = files.find((file) => file.id === image.slack_file.id);
+        assert.ok(chart?.completed && chart.filename === "access-digest-2026-11-23-to-2026-11-29.png");
+        assert.deepEqual([...chart.bytes!.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "PNG signature");
+        assert.deepEqual(chart.shares, [], "the chart is a private file the message shows");
+
+        // The CSV: the week's ledger from the audit exporter, shared in the digest's thread.
+        const csv = files.find((file) => file.filename.endsWith("-ledger.csv"));
+        assert.ok(csv?.completed);
+        assert.deepEqual(csv.shares.map((share) => ({ channel: share.channel, threadTs: share.threadTs })), [{ channel: "C0AUDIT", threadTs: digest!.ts }]);
+        const rows = csv.bytes!.toString("utf8").split("\r\n").filter((line) => line !== "");
+        assert.ok(rows[0]!.startsWith("\ufeffseq,"), "the audit export's header, with its BOM");
+        assert.equal(rows.length - 1, weekEntries, "every entry of the week, none of the next");
+        assert.ok(rows.some((row) => row.includes("vote.approved")));
+
+        const posted = (await db.prisma.ledgerEntry.findMany({ where: { type: "digest.posted" } })).map((entry) => JSON.parse(entry.body) as { data: { since: string; requests: number; ts: string; sha256: string; chart_file_id: string } });
         assert.equal(posted.length, 1);
         assert.equal(posted[0]!.data.since, "2026-11-22T23:00:00.000Z");
         assert.equal(posted[0]!.data.requests, 2);
         assert.equal(posted[0]!.data.ts, digest!.ts);
+        assert.equal(posted[0]!.data.chart_file_id, chart.id);
+        const row = await db.prisma.digestReview.findUniqueOrThrow({ where: { since: new Date("2026-11-22T23:00:00.000Z") } });
+        assert.equal(posted[0]!.data.sha256, createHash("sha256").update(row.report).digest("hex"), "the ledger names the report that was posted");
 
         // The job is done: asking again later changes nothing.
         await t.bot.scheduleDigest();
         await t.bot.settle();
         assert.equal(t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest")).length, 1);
+        assert.equal(t.sim.files().length, 2);
+      } finally {
+        await t.stop();
+      }
+    });
+
+    test("a retry after a failed upload resumes where it stopped: one chart, one message, one CSV", async () => {
+      await resetDatabase(db);
+      const clock = new TestClock(new Date("2026-11-25T11:00:00Z"));
+      const t = await startTestBot(db, { clock });
+      try {
+        await t.command(USERS.eng, "staging-admin 1h digest retry");
+        clock.advance(6 * 24 * 3600 * 1000);
+        // The chart's upload fails twice (two attempts of the job); the third goes through to the end.
+        t.sim.failNext("files.completeUploadExternal", "internal_error", { times: 2 });
+        await t.bot.scheduleDigest();
+        await t.bot.settle();
+        const retryUntil = async (done: () => boolean) => {
+          for (let round = 0; round < 20 && !done(); round++) {
+            clock.advance(15 * 60 * 1000); // past the job's backoff
+            await t.bot.sweep();
+            await t.bot.settle();
+          }
+        };
+        await retryUntil(() => t.sim.files().filter((file) => file.completed).length >= 2);
+        assert.equal(t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest")).length, 1);
+        assert.equal(t.sim.files().filter((file) => file.completed && file.filename.endsWith(".png")).length, 1, "one chart: none uploaded again once it was complete");
+        assert.equal(t.sim.files().filter((file) => file.completed && file.filename.endsWith(".csv")).length, 1);
+        assert.equal(await db.prisma.ledgerEntry.count({ where: { type: "digest.posted" } }), 1);
+      } finally {
+        await t.stop();
+      }
+    });
+
+    test("Reviewed: the review group signs off, the ledger has what they saw, a late digest is reminded, and the next one says so", async () => {
+      await resetDatabase(db);
+      const clock = new TestClock(new Date("2026-11-25T11:00:00Z"));
+      const policyFile = path.join(mkdtempSync(path.join(tmpdir(), "accessbot-digest-")), "access-policy.yml");
+      writeFileSync(policyFile, readFileSync(POLICY_FILE, "utf8").replace(/^(  digest_schedule: .*)$/m, "$1\n  review_group: sre-leads\n  review_within: 1d"));
+      const t = await startTestBot(db, { clock, env: { ACCESS_POLICY_FILE: policyFile } });
+      const digestsNow = () => t.sim.messages("C0AUDIT").filter((message) => /^(Reminder: )?Access digest/.test(message.text));
+      try {
+        await t.command(USERS.eng, "staging-admin 1h signed week");
+        clock.advance(6 * 24 * 3600 * 1000); // Tue 2026-12-01
+        await t.bot.scheduleDigest();
+        await t.bot.settle();
+        const [first] = digestsNow();
+        assert.ok(first);
+        assert.match(JSON.stringify(first.blocks), /Periodic access review/);
+
+        // Nobody signed off within a day: it is posted again, with a reminder, once.
+        clock.advance(25 * 3600 * 1000);
+        await t.bot.sweep();
+        await t.bot.settle();
+        const copies = digestsNow();
+        assert.equal(copies.length, 2, "the digest and one reminder");
+        assert.match(copies[1]!.text, /^Reminder: Access digest 2026-11-23 to 2026-11-29/);
+        assert.match(JSON.stringify(copies[1]!.blocks), /Reminder: this digest has not been signed off yet/);
+        await t.bot.sweep();
+        await t.bot.settle();
+        assert.equal(digestsNow().length, 2, "not again before another day");
+        assert.equal(await db.prisma.ledgerEntry.count({ where: { type: "digest.reminded" } }), 1);
+
+        // Someone outside the review group is refused, and nothing changes.
+        const refused = await t.click(USERS.eng, copies[1]!, ActionIds.digestSignOff);
+        assert.match(replyText(refused.reply), /Only members of sre-leads can sign off the digest/);
+        assert.equal(await db.prisma.ledgerEntry.count({ where: { type: "review.signed_off" } }), 0);
+
+        // A member signs off on the reminder; every copy shows it and loses its button.
+        const signed = await t.click(USERS.sre2, copies[1]!, ActionIds.digestSignOff);
+        assert.match(replyText(signed.reply), /you signed off this digest/);
+        await t.bot.settle();
+        const entries = await db.prisma.ledgerEntry.findMany({ where: { type: "review.signed_off" } });
+        assert.equal(entries.length, 1);
+        const body = JSON.parse(entries[0]!.body) as { actor: { user_id: string }; data: { since: string; until: string; digest_sha256: string; seen: { blocks: unknown[]; sha256: string } } };
+        const row = await db.prisma.digestReview.findUniqueOrThrow({ where: { since: new Date("2026-11-22T23:00:00.000Z") } });
+        assert.equal(body.actor.user_id, USERS.sre2);
+        assert.deepEqual({ since: body.data.since, until: body.data.until, sha: body.data.digest_sha256 }, { since: "2026-11-22T23:00:00.000Z", until: "2026-11-29T23:00:00.000Z", sha: row.sha256 });
+        assert.deepEqual(body.data.seen.blocks, copies[1]!.blocks, "the blocks the reviewer clicked on");
+        assert.equal(body.data.seen.sha256, sha256OfCanonical(copies[1]!.blocks));
+        for (const copy of digestsNow()) {
+          const text = JSON.stringify(copy.blocks);
+          assert.match(text, new RegExp(`Signed off by <@${USERS.sre2}>`));
+          assert.ok(!text.includes(ActionIds.digestSignOff), "no Reviewed button any more");
+          assert.ok(!text.includes("has not been signed off yet"));
+        }
+        const again = await t.click(USERS.sre1, first, ActionIds.digestSignOff);
+        assert.match(replyText(again.reply), new RegExp(`<@${USERS.sre2}> already signed off this digest`));
+        assert.equal(await db.prisma.ledgerEntry.count({ where: { type: "review.signed_off" } }), 1);
+
+        // No more reminders after the sign-off.
+        clock.advance(2 * 24 * 3600 * 1000);
+        await t.bot.sweep();
+        await t.bot.settle();
+        assert.equal(digestsNow().length, 2);
+
+        // The next week's digest says the previous one was signed off (and by whom).
+        clock.advance(5 * 24 * 3600 * 1000); // Tue 2026-12-08
+        await t.bot.scheduleDigest();
+        await t.bot.settle();
+        const next = digestsNow().find((message) => message.text.startsWith("Access digest 2026-11-30"));
+        assert.ok(next);
+        assert.match(JSON.stringify(next.blocks), new RegExp(`The previous digest \\(2026-11-23 to 2026-11-29\\) was signed off by <@${USERS.sre2}>`));
+
+        // Nobody signs that one off: the one after says so.
+        clock.advance(7 * 24 * 3600 * 1000);
+        await t.bot.scheduleDigest();
+        await t.bot.settle();
+        const third = digestsNow().find((message) => message.text.startsWith("Access digest 2026-12-07"));
+        assert.match(JSON.stringify(third?.blocks), /The previous digest \(2026-11-30 to 2026-12-06\) was not signed off/);
+      } finally {
+        await t.stop();
+      }
+    });
+
+    test("`accessbot digest --post` posts the period like the weekly job, once, and a second run posts nothing", async () => {
+      await resetDatabase(db);
+      const clock = new TestClock(new Date("2026-11-25T11:00:00Z"));
+      const t = await startTestBot(db, { clock });
+      try {
+        await t.command(USERS.eng, "staging-admin 1h posted from the cli");
+        await t.bot.settle();
+        const lines: string[] = [];
+        const out = { log: (text: string) => lines.push(text), error: (text: string) => lines.push(`ERR ${text}`) };
+        const env = { SLACK_BOT_TOKEN: t.sim.botToken, SLACK_API_URL: t.sim.apiUrl, ACCESS_POLICY_FILE: POLICY_FILE };
+        const args = ["--since", "2026-11-23", "--until", "2026-11-29", "--post"];
+        assert.equal(await runDigestCli(args, out, { database: db, env, now: new Date("2026-12-01T08:00:00Z") }), 0, lines.join("\n"));
+        assert.match(lines.join("\n"), /Posted the digest of 2026-11-23 to 2026-11-29 to C0AUDIT \(ts \d+\.\d+\), with its chart and the period's ledger as CSV/);
+        const digests = t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest"));
+        assert.equal(digests.length, 1);
+        assert.ok((digests[0]!.blocks ?? []).some((block) => (block as { type?: string }).type === "image"));
+        assert.equal(t.sim.files().filter((file) => file.completed).length, 2);
+
+        lines.length = 0;
+        assert.equal(await runDigestCli(args, out, { database: db, env, now: new Date("2026-12-01T08:05:00Z") }), 0);
+        assert.match(lines.join("\n"), /was already posted/);
+        // The bot's weekly job for the same week finds it done.
+        clock.advance(6 * 24 * 3600 * 1000);
+        await t.bot.scheduleDigest();
+        await t.bot.settle();
+        assert.equal(t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest")).length, 1);
+
+        lines.length = 0;
+        assert.equal(await runDigestCli(["--post", "--format", "json"], out, { database: db, env }), 2);
+        assert.match(lines.join("\n"), /Choose one of --print, --post and --format json/);
+        lines.length = 0;
+        assert.equal(await runDigestCli(args, out, { database: db, env: { ACCESS_POLICY_FILE: POLICY_FILE } }), 2);
+        assert.match(lines.join("\n"), /--post needs SLACK_BOT_TOKEN/);
       } finally {
         await t.stop();
       }

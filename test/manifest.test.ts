@@ -36,3 +36,10 @@ test("the manifest declares what the code uses: the slash command, interactivity
   assert.match(manifest.features.slash_commands[0].url, /\/slack\/events$/);
   assert.match(manifest.settings.interactivity.request_url, /\/slack\/events$/);
 });
+
+test("the manifest enables the Home tab and subscribes to app_home_opened, which publishes it", () => {
+  assert.equal(manifest.features.app_home.home_tab_enabled, true);
+  // The bot's DMs (request copies, notices) live in the Messages tab.
+  assert.equal(manifest.features.app_home.messages_tab_enabled, true);
+  assert.ok(manifest.settings.event_subscriptions.bot_events.includes("app_home_opened"));
+});

@@ -195,6 +195,9 @@ describe("the example policy", () => {
     assert.deepEqual(resources["prod-db"]?.breakGlass, { reviewGroup: "security", reviewWithinSeconds: 24 * 3600 });
     assert.deepEqual(resources["staging-admin"]?.extension, { requiresApproval: false, maxExtensions: 2 });
     assert.equal(policy.settings.adminGroup, "sre-leads");
+    // The alerts it shows are exactly the defaults, so copying it changes no threshold.
+    assert.deepEqual(policy.alerts, parsePolicy(`${BASE}alerts: {}\n`, FILE).policy.alerts);
+    assert.equal(policy.settings.workingHours.text, "Mon-Fri 08:00-19:00, Sat 10:00-14:00");
     const text = readFileSync(EXAMPLE, "utf8");
     assert.match(text, /without `provisioner` is approval-only: the grant is recorded, announced and expired, and\n# nothing is provisioned/);
   });
@@ -213,7 +216,8 @@ describe("the example policy", () => {
       "require_reason", "approval", "rules", "allow_self_approval", "admin_group", "expiry_warning", "approval_reminder",
       "break_glass", "allowed", "review_group", "review_within", "extension", "requires_approval", "max_extensions",
       "provisioner", "type", "timeout", "max_attempts", "connection_env", "role", "logins", "url", "secret_env", "grant",
-      "revoke", "# extend"];
+      "revoke", "# extend", "working_hours", "alerts", "rubber_stamp", "cosy_pair", "off_hours", "first_time_access",
+      "unusual_duration", "repeated_break_glass", "request_burst"];
     for (const key of keys) {
       const index = lines.findIndex((line) => line.trimStart().startsWith(`${key}:`));
       assert.notEqual(index, -1, `${key} missing from the example`);
@@ -237,6 +241,7 @@ describe("parsePolicy: a valid policy", () => {
       reviewWithinSeconds: 3 * 86400,
       expiryWarningSeconds: 600,
       approvalReminderSeconds: 3600,
+      workingHours: { text: "Mon-Fri 08:00-19:00", spans: [{ days: [1, 2, 3, 4, 5], startMinute: 480, endMinute: 1140 }] },
     });
     assert.deepEqual(policy.groups["sre-leads"], { kind: "static", members: ["U0SRE1", "U0SRE2", "U0SRE3"] });
     assert.deepEqual(policy.groups.security, { kind: "usergroup", usergroupId: "S0SECURITY" });
@@ -390,7 +395,7 @@ describe("parsePolicy: structure", () => {
   it("reports unknown keys at every level, with a suggestion", () => {
     const cases: Array<[string, string, string, RegExp, string]> = [
       ["    max_duration: 4h", "    max_duraton: 4h", "resources.prod-db.max_duraton", /unknown key 'max_duraton' \(did you mean 'max_duration'\?/, "max_duraton"],
-      ["version: 1", "version: 1\nextra: true", "extra", /unknown key 'extra' \(allowed keys: version, settings, groups, resources\)/, "extra"],
+      ["version: 1", "version: 1\nextra: true", "extra", /unknown key 'extra' \(allowed keys: version, settings, groups, resources, alerts\)/, "extra"],
       ["  timezone: Europe/Berlin", "  time_zone: Europe/Berlin", "settings.time_zone", /did you mean 'timezone'/, "time_zone"],
       ["      allow_self_approval: false", "      allow_self_aproval: false", "resources.prod-db.approval.allow_self_aproval", /did you mean 'allow_self_approval'/, "allow_self_aproval"],
       ["{ group: security, count: 1 }", "{ group: security, count: 1, cuont: 2 }", "resources.prod-db.approval.rules[1].cuont", /unknown key 'cuont'/, "cuont"],
@@ -1168,6 +1173,87 @@ describe("parsePolicy: the built-in provisioner types (the default registry)", (
       line: "    provisioner:",
       message: /^missing required key 'secret_env'/,
     });
+  });
+});
+
+describe("parsePolicy: alerts and working hours", () => {
+  const withAlerts = (alerts: string, text = BASE) => `${text}alerts:\n${alerts.replace(/^/gm, "  ")}\n`;
+  const ALL_ON = {
+    rubberStamp: { withinSeconds: 10 },
+    cosyPair: { moreThan: 5, withinSeconds: 7 * 86400 },
+    offHours: true,
+    firstTimeAccess: true,
+    unusualDuration: { nearMaxPercent: 90, timesUsual: 3, moreThan: 2, withinSeconds: 30 * 86400 },
+    repeatedBreakGlass: { moreThan: 1, withinSeconds: 7 * 86400 },
+    requestBurst: { perPerson: 10, workspace: 100, withinSeconds: 3600 },
+  };
+
+  it("without an alerts section no rule is on; with one, every rule has its defaults", () => {
+    assert.deepEqual(parsePolicy(BASE, FILE).policy.alerts, {
+      rubberStamp: null, cosyPair: null, offHours: false, firstTimeAccess: false, unusualDuration: null, repeatedBreakGlass: null, requestBurst: null,
+    });
+    assert.deepEqual(parsePolicy(withAlerts("{}"), FILE).policy.alerts, ALL_ON);
+    assert.deepEqual(parsePolicy(withAlerts("rubber_stamp: {}\noff_hours: {}"), FILE).policy.alerts, ALL_ON);
+  });
+
+  it("takes every parameter, and switches a rule or a part of request_burst off", () => {
+    const text = withAlerts(`rubber_stamp: { within: 45s }
+cosy_pair: { more_than: 3, within: 14d }
+off_hours: off
+first_time_access: off
+unusual_duration: { near_max: 80%, times_usual: 4, more_than: 1, within: 10d }
+repeated_break_glass: { more_than: 0, within: 1d }
+request_burst: { per_person: 20, within: 30m, workspace: off }`);
+    assert.deepEqual(parsePolicy(text, FILE).policy.alerts, {
+      rubberStamp: { withinSeconds: 45 },
+      cosyPair: { moreThan: 3, withinSeconds: 14 * 86400 },
+      offHours: false,
+      firstTimeAccess: false,
+      unusualDuration: { nearMaxPercent: 80, timesUsual: 4, moreThan: 1, withinSeconds: 10 * 86400 },
+      repeatedBreakGlass: { moreThan: 0, withinSeconds: 86400 },
+      requestBurst: { perPerson: 20, workspace: null, withinSeconds: 1800 },
+    });
+    const off = parsePolicy(withAlerts("rubber_stamp: off\ncosy_pair: off\nunusual_duration: off\nrepeated_break_glass: off\nrequest_burst: off"), FILE).policy.alerts;
+    assert.deepEqual([off.rubberStamp, off.cosyPair, off.unusualDuration, off.repeatedBreakGlass, off.requestBurst, off.offHours], [null, null, null, null, null, true]);
+    assert.equal(parsePolicy(withAlerts("rubber_stamp: { within: 2m }"), FILE).policy.alerts.rubberStamp?.withinSeconds, 120);
+  });
+
+  it("reports bad alert values at their line, saying what to write", () => {
+    const cases: Array<[string, string, string, RegExp]> = [
+      ["rubber_stamp: { within: 10 }", "alerts.rubber_stamp.within", "within: 10", /^invalid time '10': use whole seconds or minutes from 1s to 60m, like 10s or 2m$/],
+      ["rubber_stamp: { within: 2h }", "alerts.rubber_stamp.within", "within: 2h", /invalid time '2h'/],
+      ["cosy_pair: { within: 30s }", "alerts.cosy_pair.within", "within: 30s", /seconds are not accepted/],
+      ["cosy_pair: { more_than: -1 }", "alerts.cosy_pair.more_than", "more_than: -1", /^expected a whole number, 0 or more/],
+      ["cosy_pair: { more_than: 2.5 }", "alerts.cosy_pair.more_than", "more_than: 2.5", /^expected a whole number, 0 or more/],
+      ["unusual_duration: { near_max: 90 }", "alerts.unusual_duration.near_max", "near_max: 90", /^invalid percentage '90': use a whole percentage from 1% to 100%, like 90%$/],
+      ["unusual_duration: { near_max: 120% }", "alerts.unusual_duration.near_max", "near_max: 120%", /invalid percentage '120%'/],
+      ["unusual_duration: { times_usual: 1 }", "alerts.unusual_duration.times_usual", "times_usual: 1", /expected a whole number, 2 or more/],
+      ["request_burst: { per_person: 0 }", "alerts.request_burst.per_person", "per_person: 0", /^expected a whole number, 1 or more, or off to alert on no one person's burst/],
+      ["request_burst: { workspace: none }", "alerts.request_burst.workspace", "workspace: none", /or off to alert on no workspace-wide spike/],
+      ["off_hours: on", "alerts.off_hours", "off_hours: on", /^expected off, or a mapping of the off_hours rule's settings \(\{\} for the defaults\)/],
+      ["first_time_access:", "alerts.first_time_access", "first_time_access:", /expected off, or a mapping of the first_time_access rule's settings/],
+      ["off_hours: { within: 1h }", "alerts.off_hours.within", "within: 1h", /^unknown key 'within'/],
+      ["cosy_pair: { more_thn: 3 }", "alerts.cosy_pair.more_thn", "more_thn", /unknown key 'more_thn' \(did you mean 'more_than'\? allowed keys: more_than, within\)/],
+      ["rubber_stmp: {}", "alerts.rubber_stmp", "rubber_stmp", /did you mean 'rubber_stamp'/],
+    ];
+    for (const [alerts, path, line, message] of cases) expectIssue(withAlerts(alerts), { path, message, line });
+  });
+
+  it("takes working_hours with several spans, and reports bad ones with the fix", () => {
+    const text = edit('  digest_schedule: "0 9 * * MON"\n', '  digest_schedule: "0 9 * * MON"\n  working_hours: Mon-Fri 08:00-19:00, Sat 10:00-14:00\n');
+    const { workingHours } = parsePolicy(text, FILE).policy.settings;
+    assert.equal(workingHours.text, "Mon-Fri 08:00-19:00, Sat 10:00-14:00");
+    assert.deepEqual(workingHours.spans.map((span) => [span.days, span.startMinute, span.endMinute]), [[[1, 2, 3, 4, 5], 480, 1140], [[6], 600, 840]]);
+    const cases: Array<[string, RegExp]> = [
+      ["Mon-Fri 9-17", /^invalid working_hours: 'Mon-Fri 9-17' is not a span of days and times; write spans like Mon-Fri 08:00-19:00/],
+      ["Mon-Fry 08:00-19:00", /unknown day 'Fry'/],
+      ["Mon-Fri 19:00-08:00", /the end 08:00 is not after the start 19:00/],
+      ["Mon-Fri 08:00-19:60", /'19:60' is not a time of day/],
+    ];
+    for (const [value, message] of cases) {
+      expectIssue(edit("  working_hours: Mon-Fri 08:00-19:00, Sat 10:00-14:00", `  working_hours: ${value}`, text), { path: "settings.working_hours", message, line: `working_hours: ${value}`, column: 18 });
+    }
+    expectIssue(edit("  working_hours: Mon-Fri 08:00-19:00, Sat 10:00-14:00", "  working_hours: 8", text), { path: "settings.working_hours", message: /expected working hours like Mon-Fri 08:00-19:00, got 8/, line: "working_hours: 8" });
   });
 });
 

@@ -80,7 +80,10 @@ export class AuditRelay {
   }
 
   private async deliverDue(sink: AuditSink): Promise<void> {
-    await this.prisma.$executeRaw`INSERT INTO audit_sink_cursor (sink) VALUES (${sink.name}) ON CONFLICT (sink) DO NOTHING`;
+    const startAtHead = sink.startAtHead === true;
+    await this.prisma.$executeRaw`INSERT INTO audit_sink_cursor (sink, delivered_seq)
+      SELECT ${sink.name}, CASE WHEN ${startAtHead}::boolean THEN coalesce((SELECT max(seq) FROM ledger_entry), 0) ELSE 0 END
+      ON CONFLICT (sink) DO NOTHING`;
     const cursor = await this.takeLease(sink.name);
     if (!cursor) return; // another replica is delivering this sink right now
     try {

@@ -13,6 +13,11 @@ export interface AuditSink {
   readonly name: string;
   /** How many entries one delivery may carry. */
   readonly batchSize: number;
+  /**
+   * true: the first time the sink runs on a database, its cursor starts at the ledger's head
+   * rather than at 0 (a detector has nothing to say about history; a mirror must copy it all).
+   */
+  readonly startAtHead?: boolean;
   /** Delivers entries in order; throwing leaves the cursor where it was, to retry later. */
   deliver(entries: LedgerRow[]): Promise<void>;
 }

@@ -26,6 +26,7 @@ const VERBS: Record<string, string> = {
   "request.break_glass": ":rotating_light: BREAK-GLASS",
   "break_glass.reviewed": "reviewed break-glass",
   "request.reminded": "reminded approvers",
+  "alert.raised": ":rotating_light: ALERT",
 };
 
 /**
@@ -66,7 +67,54 @@ function describeData(type: string, data: Record<string, unknown>): string {
       return ` for ${formatDuration(Number(data.duration_seconds))} without approval: “${escapeMrkdwn(truncate(String(data.reason ?? ""), 120))}” · review by ${escapeMrkdwn(String(data.review_group ?? ""))}`;
     case "break_glass.reviewed":
       return `: ${data.outcome === "escalate" ? ":rotating_light: escalated" : "OK"}`;
+    case "alert.raised":
+      return ` · ${describeAlert(data)}`;
     default:
       return "";
   }
+}
+
+/**
+ * An alert in words: the rule, who, and the figures that tripped it. Everything comes from the
+ * body and is escaped or checked before it reaches mrkdwn (only Slack user ids become mentions).
+ */
+function describeAlert(data: Record<string, unknown>): string {
+  const subject = record(data.subject);
+  const figures = record(data.figures);
+  const title = `*${escapeMrkdwn(String(data.title ?? data.rule ?? "alert"))}*`;
+  const approver = mention(subject.approver_id);
+  const requester = mention(subject.requester_id);
+  const person = mention(subject.user_id);
+  const n = (value: unknown) => escapeMrkdwn(String(value ?? "?"));
+  const span = (value: unknown) => (typeof value === "number" && value >= 60 ? formatDuration(value) : `${n(value)} s`);
+  switch (data.rule) {
+    case "rubber_stamp":
+      return `${title}: ${approver} approved ${requester}'s request ${n(figures.seconds_to_approve)} s after it was made (alert at ${span(figures.within_seconds)} or less)`;
+    case "cosy_pair":
+      return `${title}: ${approver} has approved ${requester} ${n(figures.approvals)} times in ${span(figures.within_seconds)} (more than ${n(figures.more_than)})`;
+    case "off_hours":
+      return `${title}: ${escapeMrkdwn(String(figures.event ?? "activity"))} by ${person} at ${n(figures.local_time)} ${n(figures.timezone)}, outside ${n(figures.working_hours)}`;
+    case "first_time_access":
+      return `${title}: ${person}'s first grant of this resource`;
+    case "unusual_duration":
+      return `${title}: ${person} has had ${n(figures.long_grants)} long grants in ${span(figures.within_seconds)} (more than ${n(figures.more_than)}); this one ${span(figures.duration_seconds)}${
+        figures.reason === "near_max" ? `, at least ${n(figures.near_max_percent)}% of the ${span(figures.max_duration_seconds)} maximum` : `, ${n(figures.times_usual)}× or more their usual ${span(figures.usual_seconds)}`
+      }`;
+    case "repeated_break_glass":
+      return `${title}: ${person} used break-glass ${n(figures.uses)} times in ${span(figures.within_seconds)} (more than ${n(figures.more_than)})`;
+    case "request_burst":
+      return subject.kind === "workspace"
+        ? `${title}: ${n(figures.requests)} requests across the workspace in ${span(figures.within_seconds)} (more than ${n(figures.more_than)})`
+        : `${title}: ${person} made ${n(figures.requests)} requests in ${span(figures.within_seconds)} (more than ${n(figures.more_than)})`;
+    default:
+      return title;
+  }
+}
+
+function mention(value: unknown): string {
+  return typeof value === "string" && /^[UW][A-Z0-9]{2,20}$/.test(value) ? `<@${value}>` : escapeMrkdwn(String(value ?? "someone"));
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }

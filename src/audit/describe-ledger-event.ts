@@ -96,6 +96,11 @@ function describeDetails(type: string, data: Json): string {
       return `break-glass reviewed: ${text(data.outcome) ?? "?"}${data.overdue === true ? " (overdue)" : ""}`;
     case "request.reminded":
       return `approvers reminded: ${list(data.approvers).map(String).join(", ") || "none left to ask"}`;
+    case "alert.raised": {
+      const subject = Object.entries(record(data.subject)).map(([key, value]) => `${key}=${String(value)}`);
+      const figures = Object.entries(record(data.figures)).map(([key, value]) => `${key}=${String(value)}`);
+      return `alert ${text(data.rule) ?? "?"} (${text(data.title) ?? "?"}); ${subject.join(", ")}; ${figures.join(", ")}; de-dup key ${text(data.dedupe_key) ?? "?"}`;
+    }
     default:
       return JSON.stringify(data);
   }

@@ -10,6 +10,7 @@ import type {
   VoteRecord,
 } from "../domain/access-records.js";
 import type { Effect, EnqueueOptions } from "../domain/effects.js";
+import { HOME_LIMITS, type HomeQuery, type HomeRecords } from "../domain/home-records.js";
 import type { AccessStore, AccessTx, Clock } from "../domain/ports.js";
 import { appendLedgerEntry } from "../ledger/append-ledger-entry.js";
 
@@ -121,6 +122,41 @@ export class PrismaAccessStore implements AccessStore {
       this.prisma.grant.findMany({ where: { userId, status: { in: ["ACTIVE", "PROVISIONING"] } }, orderBy: { expiresAt: "asc" } }),
     ]);
     return { pending: pending.map(toRequest), active: active.map(toGrant) };
+  }
+
+  async listHomeRecords(userId: string, query: HomeQuery): Promise<HomeRecords> {
+    const [grants, pending, approvable, recent] = await Promise.all([
+      this.prisma.grant.findMany({ where: { userId, status: { in: ["ACTIVE", "PROVISIONING"] } }, orderBy: [{ expiresAt: "asc" }, { id: "asc" }], take: HOME_LIMITS.grants + 1, include: { request: true } }),
+      this.prisma.accessRequest.findMany({
+        where: { requesterId: userId, status: "PENDING" },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        take: HOME_LIMITS.pending + 1,
+        include: { votes: { orderBy: { id: "asc" } } },
+      }),
+      query.approvableResources.length === 0
+        ? Promise.resolve([])
+        : this.prisma.accessRequest.findMany({
+            // Self-approval is decided by the caller from the policy; the rest of "could I vote" is here.
+            where: { status: "PENDING", resource: { in: query.approvableResources }, pendingUntil: { gt: query.now }, votes: { none: { voterId: userId } } },
+            orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+            // Room for the requester's own requests, which the caller may drop.
+            take: HOME_LIMITS.waiting + HOME_LIMITS.pending + 1,
+            include: { votes: { orderBy: { id: "asc" } } },
+          }),
+      this.prisma.accessRequest.findMany({ where: { requesterId: userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: HOME_LIMITS.recent, include: { grant: true } }),
+    ]);
+    return {
+      grants: grants.map((row) => ({ grant: toGrant(row), request: toRequest(row.request) })),
+      pending: pending.map((row) => ({ request: toRequest(row), votes: row.votes.map(toVote) })),
+      approvable: approvable.map((row) => ({ request: toRequest(row), votes: row.votes.map(toVote) })),
+      recent: recent.map((row) => ({ request: toRequest(row), grant: row.grant ? toGrant(row.grant) : null })),
+    };
+  }
+
+  async homeTabUsers(userIds: string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<Array<{ user_id: string }>>`SELECT user_id FROM home_tab_user WHERE user_id = ANY(${userIds}::text[])`;
+    return rows.map((row) => row.user_id);
   }
 
   async rememberPolicy(sha256: string, text: string): Promise<void> {
@@ -254,11 +290,15 @@ class PrismaAccessTx implements AccessTx {
     await this.tx.provisionerState.upsert({ where: { resource_userId: { resource, userId } }, create: { resource, userId, state: json }, update: { state: json } });
   }
 
+  async recordHomeOpened(userId: string, at: Date): Promise<void> {
+    await this.tx.$executeRaw`INSERT INTO home_tab_user (user_id, opened_at) VALUES (${userId}, ${at}) ON CONFLICT (user_id) DO UPDATE SET opened_at = EXCLUDED.opened_at`;
+  }
+
   async enqueue(effect: Effect, options: EnqueueOptions = {}): Promise<void> {
     const runAt = options.runAt ?? this.clock.now();
     const payload = JSON.stringify(effect);
     const lane = options.lane ?? null;
-    if (effect.kind === "refresh-request") {
+    if (effect.kind === "refresh-request" || effect.kind === "publish-home") {
       // A refresh that nobody has started yet will render the latest state anyway, so a burst
       // of changes costs one or two rounds of chat.update (Slack rate-limits it), not one each.
       // It is locked until this transaction commits: a worker claiming it in between would

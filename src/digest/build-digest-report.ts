@@ -37,13 +37,22 @@ export interface DigestReport {
   per_day: Array<{ day: string; approved: number; denied: number; expired: number; other: number; median_decision_seconds: number | null }>;
   previous: { requests: number; approved: number; denied: number; expired: number; cancelled: number; break_glass: number; time_to_decision_p50_seconds: number | null; time_to_decision_p95_seconds: number | null; granted_hours: number };
   ledger: { head_seq: number; head_hash: string | null; verified: boolean; entries: number; problem?: string };
+  /** The digest of the period before, as it stood when this one was computed; null when none was posted. */
+  previous_review: PreviousReview | null;
+}
+
+export interface PreviousReview {
+  first_day: string;
+  last_day: string;
+  signed_off_by: string | null;
+  signed_off_at: string | null;
 }
 
 const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
 const roundOrNull = (value: number | null) => (value === null ? null : round(value, 1));
 
 /** Puts one period's figures beside the previous period's, with the ledger's state. */
-export function buildDigestReport(period: DigestPeriod, previousPeriod: DigestPeriod, current: DigestFigures, previous: DigestFigures, ledger: DigestLedger): DigestReport {
+export function buildDigestReport(period: DigestPeriod, previousPeriod: DigestPeriod, current: DigestFigures, previous: DigestFigures, ledger: DigestLedger, previousReview: PreviousReview | null = null): DigestReport {
   return {
     period: {
       since: period.since.toISOString(),
@@ -84,5 +93,6 @@ export function buildDigestReport(period: DigestPeriod, previousPeriod: DigestPe
       granted_hours: round(previous.grantedHours),
     },
     ledger: { head_seq: ledger.headSeq, head_hash: ledger.headHash, verified: ledger.verified, entries: ledger.entries, ...(ledger.problem ? { problem: ledger.problem } : {}) },
+    previous_review: previousReview,
   };
 }

@@ -1,26 +1,31 @@
 import { parseArgs } from "node:util";
 import { openAuditDatabase } from "../audit/cli/open-audit-database.js";
 import { AuditCliError } from "../audit/cli/audit-cli-error.js";
-import { readLedgerRows } from "../audit/read-ledger-rows.js";
-import { readStoredCheckpoints } from "../audit/read-stored-checkpoints.js";
-import { verifyLedger } from "../audit/verify-ledger.js";
 import type { Database } from "../db/open-database.js";
-import { computeDigestFigures } from "../db/compute-digest-figures.js";
-import { periodBefore, periodOfDates, previousWeek, type DigestPeriod } from "../domain/digest-period.js";
+import { periodOfDates, previousWeek, type DigestPeriod } from "../domain/digest-period.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { loadPolicyFile } from "../policy/load-policy.js";
-import type { LedgerQuery } from "../audit/ledger-query.js";
-import { buildDigestReport, type DigestLedger, type DigestReport } from "./build-digest-report.js";
+import { LogLevel, WebClient } from "@slack/web-api";
+import { PrismaJobQueue } from "../db/prisma-job-queue.js";
+import type { Policy } from "../domain/policy-model.js";
+import { createLogger } from "../logging/create-logger.js";
+import { performDigestJob } from "./digest-jobs.js";
+import { DIGEST_JOB_KIND } from "./enqueue-digest-job.js";
+import { digestJobKey, digestJobPayload } from "./post-digest.js";
+import { localDate } from "../domain/add-local-days.js";
+import { computeDigest } from "./compute-digest.js";
 import { formatDigestText } from "./format-digest-text.js";
 
-export const DIGEST_USAGE = `Usage: accessbot digest [--since DATE --until DATE] [--timezone ZONE] [--print | --format json]
+export const DIGEST_USAGE = `Usage: accessbot digest [--since DATE --until DATE] [--timezone ZONE] [--print | --post | --format json]
 
   The audit digest of a period, beside the period of the same length before it: requests and
   outcomes, time to decision, granted hours, who requests and who approves, break-glass and its
   reviews, failed revocations, alerts, and a verification of the whole ledger.
   Without dates: last week, Monday to Sunday, in the policy's timezone. DATE is YYYY-MM-DD,
   local to that timezone; --until includes its day. --print (the default) writes text,
-  --format json one JSON object for scripts.
+  --format json one JSON object for scripts, --post posts it to the audit channel exactly as
+  the weekly job does (chart, CSV of the period's ledger, Reviewed button; needs
+  SLACK_BOT_TOKEN), once per period start even if the running bot posts it too.
   The timezone is settings.timezone of ACCESS_POLICY_FILE (default ./access-policy.yml) unless
   --timezone is given.`;
 
@@ -38,7 +43,7 @@ export async function runDigestCli(args: string[], out: Out, options: DigestCliO
   const env = options.env ?? process.env;
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { since: { type: "string" }, until: { type: "string" }, timezone: { type: "string" }, print: { type: "boolean" }, format: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args, options: { since: { type: "string" }, until: { type: "string" }, timezone: { type: "string" }, print: { type: "boolean" }, post: { type: "boolean" }, format: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }));
   } catch (error) {
     out.error(`${(error as Error).message}\n\n${DIGEST_USAGE}`);
     return 2;
@@ -49,6 +54,10 @@ export async function runDigestCli(args: string[], out: Out, options: DigestCliO
   }
   if (values.format !== undefined && values.format !== "json") {
     out.error(`--format takes only json (got "${values.format}"); for text use --print.`);
+    return 2;
+  }
+  if ([values.print, values.post, values.format !== undefined].filter(Boolean).length > 1) {
+    out.error("Choose one of --print, --post and --format json.");
     return 2;
   }
   if ((values.since === undefined) !== (values.until === undefined)) {
@@ -76,27 +85,13 @@ export async function runDigestCli(args: string[], out: Out, options: DigestCliO
     throw error;
   }
   try {
+    if (values.post) return await postFromCli(db.prisma, period, env, out, options.now ?? new Date());
     const report = await computeDigest(db.prisma, db.query, period, options.now ?? new Date());
     out.log(values.format === "json" ? JSON.stringify(report) : formatDigestText(report));
     return 0;
   } finally {
     await db.close();
   }
-}
-
-/** The digest of `period` against the one before it, with the ledger verified as of now. */
-export async function computeDigest(prisma: PrismaClient, query: LedgerQuery, period: DigestPeriod, now: Date): Promise<DigestReport> {
-  const previousPeriod = periodBefore(period);
-  const current = await computeDigestFigures(prisma, period, now);
-  const previous = await computeDigestFigures(prisma, previousPeriod, now);
-  return buildDigestReport(period, previousPeriod, current, previous, await verifyForDigest(prisma, query));
-}
-
-async function verifyForDigest(prisma: PrismaClient, query: LedgerQuery): Promise<DigestLedger> {
-  const checkpoints = await readStoredCheckpoints(prisma);
-  const result = await verifyLedger(readLedgerRows(query), { checkpoints, checkpointsBeyondHead: "fail" });
-  if (result.ok) return { headSeq: Number(result.headSeq), headHash: result.entries === 0 ? null : result.headHash, verified: true, entries: result.entries };
-  return { headSeq: Number(result.firstBadSeq) - 1, headHash: null, verified: false, entries: 0, problem: `verification failed at seq ${result.firstBadSeq}: ${result.reason} (${result.detail})` };
 }
 
 async function policyTimeZone(env: NodeJS.ProcessEnv): Promise<string> {
@@ -106,4 +101,56 @@ async function policyTimeZone(env: NodeJS.ProcessEnv): Promise<string> {
   } catch (error) {
     throw new Error(`The digest needs the policy's timezone: ${(error as Error).message.split("\n")[0]} (or pass --timezone ZONE).`);
   }
+}
+
+/**
+ * `--post`: the same durable job as the weekly cron (same dedupe key), claimed here with the
+ * job's own lease so that a running bot and this command never post one period twice.
+ */
+async function postFromCli(prisma: PrismaClient, period: DigestPeriod, env: NodeJS.ProcessEnv, out: Out, now: Date): Promise<number> {
+  const token = env.SLACK_BOT_TOKEN;
+  if (!token?.startsWith("xoxb-")) {
+    out.error("--post needs SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…) to post to the audit channel.");
+    return 2;
+  }
+  const file = env.ACCESS_POLICY_FILE ?? "./access-policy.yml";
+  let policy: Policy;
+  try {
+    policy = (await loadPolicyFile(file)).policy;
+  } catch (error) {
+    out.error(`--post needs the policy (audit channel, review group): ${(error as Error).message.split("\n")[0]}`);
+    return 2;
+  }
+  const key = digestJobKey(period);
+  const posted = await prisma.digestReview.findUnique({ where: { since: period.since } });
+  if (posted?.messageTs) {
+    out.log(`The digest of the period starting ${period.since.toISOString()} was already posted (${posted.channelId}, ts ${posted.messageTs}); nothing was posted again.`);
+    return 0;
+  }
+  await new PrismaJobQueue(prisma).enqueueOnce(DIGEST_JOB_KIND, digestJobPayload(period), key, now);
+  const owner = `cli:${process.pid}`;
+  const claimed = await prisma.$queryRaw<Array<{ id: bigint; payload: unknown }>>`
+    UPDATE job SET locked_by = ${owner}, locked_until = now() + interval '15 minutes', attempts = attempts + 1
+    WHERE dedupe_key = ${key} AND done_at IS NULL AND (locked_until IS NULL OR locked_until < now())
+    RETURNING id, payload`;
+  const job = claimed[0];
+  if (!job) {
+    out.error("The running bot is posting this digest right now (it holds the job); nothing more was posted.");
+    return 1;
+  }
+  const apiUrl = env.SLACK_API_URL ?? "https://slack.com/api/";
+  const client = new WebClient(token, { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`, timeout: 10_000, retryConfig: { retries: 3 }, logLevel: LogLevel.ERROR });
+  const log = createLogger("warn");
+  try {
+    await performDigestJob({ prisma, client, policy: () => policy, log, now }, DIGEST_JOB_KIND, job.payload);
+    await prisma.$executeRaw`UPDATE job SET done_at = now(), outcome = 'done', locked_by = NULL, locked_until = NULL WHERE id = ${job.id}`;
+  } catch (error) {
+    // Left to the bot (or the next --post) to resume from where this stopped.
+    await prisma.$executeRaw`UPDATE job SET locked_by = NULL, locked_until = NULL, last_error = ${(error as Error).message} WHERE id = ${job.id}`;
+    out.error(`Posting the digest failed: ${(error as Error).message}. What was done is kept; run the command again (or let the bot retry) to finish.`);
+    return 1;
+  }
+  const row = await prisma.digestReview.findUniqueOrThrow({ where: { since: period.since } });
+  out.log(`Posted the digest of ${localDate(period.since, period.timeZone)} to ${localDate(new Date(period.until.getTime() - 1), period.timeZone)} to ${row.channelId} (ts ${row.messageTs}), with its chart and the period's ledger as CSV.`);
+  return 0;
 }

@@ -19,7 +19,9 @@ export type Effect =
   | { kind: "alert"; notice: Notice }
   /** Finds who has not acted yet and queues their reminder DMs (resolved when it runs, not in the sweep's transaction). */
   | { kind: "remind-approvers"; requestId: string }
-  | { kind: "remind-reviewers"; requestId: string; round: number; overdue: boolean };
+  | { kind: "remind-reviewers"; requestId: string; round: number; overdue: boolean }
+  /** Re-renders one person's App Home tab from the latest state (coalesced while one is waiting). */
+  | { kind: "publish-home"; userId: string };
 
 export type PostTarget =
   | { kind: "channel" }
@@ -60,6 +62,11 @@ export function messageLane(requestId: string): string {
 /** DMs to one person go out in the order they were decided. */
 export function dmLane(userId: string): string {
   return `dm:${userId}`;
+}
+
+/** One person's Home tab: publishes never overlap, so an older render cannot overwrite a newer one. */
+export function homeLane(userId: string): string {
+  return `home:${userId}`;
 }
 
 /** How `performEffect` ended: done, or retry at a time it chose (after recording why). */

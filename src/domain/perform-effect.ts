@@ -7,6 +7,8 @@ import { deprovisionGrant, extendProvision, provisionGrant } from "./provision-g
 import type { AccessDeps, MessageDestination, NoticeView } from "./ports.js";
 import { eligibleApprovers, resolveRuleGroups } from "./resolve-approvers.js";
 import { MAX_APPROVER_DMS } from "./create-access-request.js";
+import { publishHome } from "./publish-home.js";
+import { refreshHomesOf } from "./refresh-homes.js";
 
 const DONE: EffectResult = { kind: "done" };
 
@@ -24,8 +26,12 @@ export async function performEffect(deps: AccessDeps, effect: Effect, attempt: n
     case "extend-provision":
       return extendProvision(deps, effect.grantId, new Date(effect.previousExpiresAt), attempt, now);
     case "post-request":
+      if (announcesRequest(effect.target)) await refreshHomesOf(deps, effect.requestId);
       return postRequestCopy(deps, effect.requestId, effect.target);
     case "refresh-request": {
+      // Every change of a request queues this refresh, so it is the one place the Home tabs of
+      // the people concerned are re-published from (coalesced per person, like this refresh).
+      await refreshHomesOf(deps, effect.requestId);
       const snapshot = await deps.store.getSnapshot(effect.requestId);
       if (!snapshot || snapshot.messages.length === 0) return DONE;
       await deps.notifier.updateRequestCopies(await buildRequestView(deps, snapshot), snapshot.messages);
@@ -43,7 +49,14 @@ export async function performEffect(deps: AccessDeps, effect: Effect, attempt: n
       return remindApprovers(deps, effect.requestId, now);
     case "remind-reviewers":
       return remindReviewers(deps, effect.requestId, effect.round, effect.overdue);
+    case "publish-home":
+      return publishHome(deps, effect.userId);
   }
+}
+
+/** The one post every new request gets (the approval channel, or a break-glass's audit-channel copy); DMs and reminders add nothing to a Home tab. */
+function announcesRequest(target: PostTarget): boolean {
+  return target.kind === "channel" || (target.kind === "review" && target.where === "audit-channel" && target.reminder !== true);
 }
 
 async function postRequestCopy(deps: AccessDeps, requestId: string, target: PostTarget): Promise<EffectResult> {

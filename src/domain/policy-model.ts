@@ -1,3 +1,5 @@
+import type { WorkingHours } from "./parse-working-hours.js";
+
 /**
  * The access policy as the domain uses it: camelCase, defaults applied, every duration in
  * seconds. `policy/` parses the YAML file into these types; the domain never sees the file.
@@ -73,6 +75,33 @@ export interface PolicySettings {
   expiryWarningSeconds: number | null;
   /** When approvers who have not acted are reminded, after the request was opened; null: never. */
   approvalReminderSeconds: number | null;
+  /** In `timezone`; approvals, grants and break-glass outside them raise the off-hours alert. */
+  workingHours: WorkingHours;
+}
+
+/**
+ * The anomaly alerts (`alerts:` in the file), each null when switched off. Without an
+ * `alerts:` section every rule is null; with one, a rule not mentioned has its defaults.
+ */
+export interface AlertRules {
+  /** An approval at most this long after the request was made. */
+  rubberStamp: { withinSeconds: number } | null;
+  /** The same approver approving the same requester more than `moreThan` times within the window. */
+  cosyPair: { moreThan: number; withinSeconds: number } | null;
+  /** An approval, a grant or a break-glass outside `settings.workingHours`. */
+  offHours: boolean;
+  /** A requester's first grant of a resource. */
+  firstTimeAccess: boolean;
+  /**
+   * More than `moreThan` long grants to one person within the window; a grant is long when it is
+   * at least `nearMaxPercent` of the resource's max_duration, or `timesUsual` times their usual
+   * (the average of their other grants of that resource within the window before it).
+   */
+  unusualDuration: { nearMaxPercent: number; timesUsual: number; moreThan: number; withinSeconds: number } | null;
+  /** One person using break-glass more than `moreThan` times within the window. */
+  repeatedBreakGlass: { moreThan: number; withinSeconds: number } | null;
+  /** More than `perPerson` requests by one person, or `workspace` by everyone, within the window; null parts are off. */
+  requestBurst: { perPerson: number | null; workspace: number | null; withinSeconds: number } | null;
 }
 
 export interface Policy {
@@ -80,6 +109,7 @@ export interface Policy {
   settings: PolicySettings;
   groups: Record<string, GroupSource>;
   resources: Record<string, ResourcePolicy>;
+  alerts: AlertRules;
 }
 
 export interface LoadedPolicy {

@@ -1,6 +1,8 @@
 import type { LedgerActor, LedgerEventInput } from "../ledger/ledger-hash.js";
 import type { GroupSource, LoadedPolicy } from "./policy-model.js";
 import type { RequestView } from "./build-request-view.js";
+import type { HomeQuery, HomeRecords } from "./home-records.js";
+import type { HomeSnapshot } from "./read-home-snapshot.js";
 import type { Effect, EnqueueOptions, Notice } from "./effects.js";
 import type {
   AccessRequestRecord,
@@ -57,6 +59,8 @@ export interface AccessTx {
   insertReview(review: BreakGlassReviewRecord): Promise<void>;
   patchReview(requestId: string, patch: Partial<Omit<BreakGlassReviewRecord, "requestId">>): Promise<void>;
   setProvisionerState(resource: string, userId: string, state: unknown): Promise<void>;
+  /** Remembers that this person opened the Home tab, so later changes re-publish it. */
+  recordHomeOpened(userId: string, at: Date): Promise<void>;
   /** Queues durable after-commit work; it exists exactly when this transaction commits. */
   enqueue(effect: Effect, options?: EnqueueOptions): Promise<void>;
   /** Appends to the hash-chained ledger; serialized with every other append. */
@@ -73,6 +77,10 @@ export interface AccessStore {
   /** Grants of `resource` to `userId` before `before`, leaving out the request being shown. */
   requesterHistory(userId: string, resource: string, before: Date, excludeRequestId: string): Promise<RequesterHistory>;
   listOpenForUser(userId: string): Promise<{ pending: AccessRequestRecord[]; active: GrantRecord[] }>;
+  /** What one person's Home tab shows: a few bounded queries (see HomeRecords). */
+  listHomeRecords(userId: string, query: HomeQuery): Promise<HomeRecords>;
+  /** Those of `userIds` who have opened the Home tab. */
+  homeTabUsers(userIds: string[]): Promise<string[]>;
   getProvisionerState(resource: string, userId: string): Promise<unknown>;
   /** The earliest time at which some lifecycle step falls due (for the timer), or null. */
   nextDueAt(settings: { expiryWarningSeconds: number | null; approvalReminderSeconds: number | null }): Promise<Date | null>;
@@ -169,6 +177,8 @@ export interface NoticeView {
  */
 export interface AccessNotifier {
   postRequestCopy(view: RequestView, destination: MessageDestination): Promise<RequestMessageRef>;
+  /** Replaces one person's Home tab; throws when it may work later (rate limit, timeout). */
+  publishHome(home: HomeSnapshot): Promise<void>;
   /** Updates each copy in place; throws when a copy could not be updated but may be later (rate limit, timeout). */
   updateRequestCopies(view: RequestView, copies: RequestMessageRef[]): Promise<void>;
   sendNotice(to: { userId: string } | { channelId: string }, view: NoticeView): Promise<void>;

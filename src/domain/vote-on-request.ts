@@ -147,6 +147,12 @@ function describeEvaluation(evaluation: ApprovalEvaluation): Record<string, unkn
   };
 }
 
+/** The rule `assertMayVote` enforces, as a yes or no (the Home tab lists only what a click would accept). */
+export function mayVote(resource: ResourcePolicy, membership: GroupMembership, request: AccessRequestRecord, voterId: string): boolean {
+  if (voterId === request.requesterId && !resource.allowSelfApproval) return false;
+  return groupsOf(voterId, membership).length > 0;
+}
+
 function assertMayVote(resource: ResourcePolicy, membership: GroupMembership, request: AccessRequestRecord, voterId: string): void {
   // Why: authorization is re-derived from the signed user id and live group membership, never from the message.
   if (voterId === request.requesterId && !resource.allowSelfApproval) {

@@ -14,8 +14,10 @@ import { PolicyError, formatIssuePath, type PathIssue, type PolicyIssue } from "
 import { policyIssuesFromZod } from "./policy-issues-from-zod.js";
 import { BUILTIN_PROVISIONER_TYPES } from "../provisioning/builtin-provisioners.js";
 import type { ProvisionerType } from "../provisioning/provisioner-type.js";
+import { parseWorkingHours } from "../domain/parse-working-hours.js";
 import {
   COMMON_PROVISIONER_KEYS,
+  DEFAULT_ALERTS,
   DEFAULT_ALLOW_SELF_APPROVAL,
   DEFAULT_APPROVAL_REMINDER_SECONDS,
   DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS,
@@ -28,7 +30,9 @@ import {
   DEFAULT_MAX_EXTENSIONS_WITHOUT_APPROVAL,
   DEFAULT_PROVISION_MAX_ATTEMPTS,
   DEFAULT_REQUIRE_REASON,
+  DEFAULT_WORKING_HOURS,
   policyFileSchemaFor,
+  type AlertRules,
   type GroupSource,
   type LoadedPolicy,
   type Policy,
@@ -188,9 +192,52 @@ function buildPolicy(file: PolicyFile, provisionerTypes: ProvisionerTypes): Poli
       expiryWarningSeconds: settings.expiry_warning === undefined ? DEFAULT_EXPIRY_WARNING_SECONDS : settings.expiry_warning,
       approvalReminderSeconds:
         settings.approval_reminder === undefined ? DEFAULT_APPROVAL_REMINDER_SECONDS : settings.approval_reminder,
+      workingHours: settings.working_hours ?? parseWorkingHours(DEFAULT_WORKING_HOURS),
     },
     groups,
     resources,
+    alerts: buildAlerts(file.alerts),
+  };
+}
+
+/**
+ * No `alerts:` section: no alerts, so an upgrade changes nothing in a running workspace's
+ * ledger or audit channel until someone opts in. With the section, every rule it does not
+ * switch `off` is on, and every parameter it leaves out takes its default.
+ */
+function buildAlerts(file: PolicyFile["alerts"]): AlertRules {
+  if (file === undefined) {
+    return { rubberStamp: null, cosyPair: null, offHours: false, firstTimeAccess: false, unusualDuration: null, repeatedBreakGlass: null, requestBurst: null };
+  }
+  const on = <T>(rule: T | "off" | undefined): rule is T | undefined => rule !== "off";
+  const { rubber_stamp, cosy_pair, off_hours, first_time_access, unusual_duration, repeated_break_glass, request_burst } = file;
+  const defaults = DEFAULT_ALERTS;
+  return {
+    rubberStamp: on(rubber_stamp) ? { withinSeconds: rubber_stamp?.within ?? defaults.rubberStamp.withinSeconds } : null,
+    cosyPair: on(cosy_pair)
+      ? { moreThan: cosy_pair?.more_than ?? defaults.cosyPair.moreThan, withinSeconds: cosy_pair?.within ?? defaults.cosyPair.withinSeconds }
+      : null,
+    offHours: on(off_hours),
+    firstTimeAccess: on(first_time_access),
+    unusualDuration: on(unusual_duration)
+      ? {
+          nearMaxPercent: unusual_duration?.near_max ?? defaults.unusualDuration.nearMaxPercent,
+          timesUsual: unusual_duration?.times_usual ?? defaults.unusualDuration.timesUsual,
+          moreThan: unusual_duration?.more_than ?? defaults.unusualDuration.moreThan,
+          withinSeconds: unusual_duration?.within ?? defaults.unusualDuration.withinSeconds,
+        }
+      : null,
+    repeatedBreakGlass: on(repeated_break_glass)
+      ? { moreThan: repeated_break_glass?.more_than ?? defaults.repeatedBreakGlass.moreThan, withinSeconds: repeated_break_glass?.within ?? defaults.repeatedBreakGlass.withinSeconds }
+      : null,
+    // `off` for one part parses to null, which is kept; only an absent key takes the default.
+    requestBurst: on(request_burst)
+      ? {
+          perPerson: request_burst?.per_person === undefined ? defaults.requestBurst.perPerson : request_burst.per_person,
+          workspace: request_burst?.workspace === undefined ? defaults.requestBurst.workspace : request_burst.workspace,
+          withinSeconds: request_burst?.within ?? defaults.requestBurst.withinSeconds,
+        }
+      : null,
   };
 }
 

@@ -25,8 +25,14 @@ function convertIssue(issue: ZodIssue, input: unknown, schema: z.core.$ZodType):
     case "invalid_key":
       // Record keys (group names, resource ids): the nested issue carries our message.
       return [{ path, at: "key", message: issue.issues.map((nested) => nested.message).join("; ") }];
+    case "invalid_union": {
+      // `off` or a mapping (alert rules): a mapping was written, so its own issues (a bad
+      // `within`) say more, and at the right line, than "expected off or a mapping".
+      const branch = isRecord(valueAt(input, path).value) ? issue.errors.find((issues) => issues.length > 0 && issues.every((nested) => nested.path.length > 0 || nested.code === "unrecognized_keys")) : undefined;
+      if (branch !== undefined) return branch.flatMap((nested) => convertIssue({ ...nested, path: [...issue.path, ...nested.path] } as ZodIssue, input, schema));
+      return [{ path, message: typeMessage(issue, path, input) }];
+    }
     case "invalid_type":
-    case "invalid_union":
     case "invalid_value":
       return [{ path, message: typeMessage(issue, path, input) }];
     default:
@@ -101,4 +107,8 @@ function valueAt(root: unknown, path: Path): { found: boolean; value: unknown } 
     current = (current as Record<string | number, unknown>)[segment];
   }
   return { found: true, value: current };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -10,11 +10,13 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { DurationError, parseDuration } from "../domain/parse-duration.js";
+import { WorkingHoursError, parseWorkingHours } from "../domain/parse-working-hours.js";
 import { DEFAULT_PROVISION_MAX_ATTEMPTS, timeoutSeconds, type ProvisionerType } from "../provisioning/provisioner-type.js";
 
 // ---- In-memory policy: the domain's model (src/domain/policy-model.ts) ----------------
 
 import type {
+  AlertRules,
   ApprovalRule,
   BreakGlassPolicy,
   ExtensionPolicy,
@@ -26,6 +28,7 @@ import type {
   ResourcePolicy,
 } from "../domain/policy-model.js";
 export type {
+  AlertRules,
   ApprovalRule,
   BreakGlassPolicy,
   ExtensionPolicy,
@@ -54,6 +57,16 @@ export const DEFAULT_BREAK_GLASS_REVIEW_WITHIN_SECONDS = 24 * 3600;
 /** A digest not signed off within this is posted again with a reminder. */
 export const DEFAULT_DIGEST_REVIEW_WITHIN_SECONDS = 3 * 24 * 3600;
 export { DEFAULT_PROVISION_MAX_ATTEMPTS };
+export { DEFAULT_WORKING_HOURS } from "../domain/parse-working-hours.js";
+
+/** Each alert rule's defaults, used for every key a rule's mapping leaves out. */
+export const DEFAULT_ALERTS = {
+  rubberStamp: { withinSeconds: 10 },
+  cosyPair: { moreThan: 5, withinSeconds: 7 * 24 * 3600 },
+  unusualDuration: { nearMaxPercent: 90, timesUsual: 3, moreThan: 2, withinSeconds: 30 * 24 * 3600 },
+  repeatedBreakGlass: { moreThan: 1, withinSeconds: 7 * 24 * 3600 },
+  requestBurst: { perPerson: 10, workspace: 100, withinSeconds: 3600 },
+} as const;
 export const MAX_PROVISION_MAX_ATTEMPTS = 100;
 
 /** The keys every `provisioner:` mapping has; a type's own keys may not reuse them. */
@@ -142,6 +155,57 @@ const cronExpression = z.string().superRefine((value, ctx) => {
 
 const boolean = z.boolean({ error: "expected true or false" });
 
+const workingHours = z.string({ error: "expected working hours like Mon-Fri 08:00-19:00" }).transform((value, ctx) => {
+  try {
+    return parseWorkingHours(value);
+  } catch (error) {
+    if (!(error instanceof WorkingHoursError)) throw error;
+    ctx.addIssue({ code: "custom", message: `invalid working_hours: ${error.message}` });
+    return z.NEVER;
+  }
+});
+
+/**
+ * Seconds or minutes, for rubber_stamp only: the shared `duration` refuses seconds (a grant of
+ * 90s is a typo), but "approved within 10 seconds" is exactly what that rule is about.
+ */
+const shortWindow = z.union([z.string(), z.number()], { error: "expected a time like 10s or 1m" }).transform((value, ctx) => {
+  const match = /^\s*(\d+)\s*(s|m)\s*$/.exec(String(value));
+  const seconds = match ? Number(match[1]) * (match[2] === "m" ? 60 : 1) : NaN;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+    ctx.addIssue({ code: "custom", message: `invalid time '${String(value)}': use whole seconds or minutes from 1s to 60m, like 10s or 2m` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const count = (min: number) => {
+  const hint = `expected a whole number, ${min} or more`;
+  return z.number({ error: hint }).int({ error: hint }).min(min, { error: hint });
+};
+
+/** A count, or `off` (→ null) for the part of a rule it enables. */
+const countOrOff = (min: number, what: string) => {
+  const hint = `expected a whole number, ${min} or more, or off to ${what}`;
+  return z.union([z.string(), z.number()], { error: hint }).transform((value, ctx) => {
+    if (value === "off") return null;
+    if (typeof value === "number" && Number.isInteger(value) && value >= min) return value;
+    ctx.addIssue({ code: "custom", message: `${hint}, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  });
+};
+
+/** `90%`: a whole percentage from 1% to 100%, kept as the number (ledger bodies hold no fractions). */
+const percent = z.union([z.string(), z.number()], { error: "expected a percentage like 90%" }).transform((value, ctx) => {
+  const match = /^\s*(\d+)\s*%\s*$/.exec(String(value));
+  const parsed = match ? Number(match[1]) : NaN;
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 100) {
+    ctx.addIssue({ code: "custom", message: `invalid percentage '${String(value)}': use a whole percentage from 1% to 100%, like 90%` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 // ---- File schema (snake_case, strict: a typo in a key is an error, never ignored) ---------
 
 export const settingsFileSchema = z.strictObject({
@@ -158,6 +222,35 @@ export const settingsFileSchema = z.strictObject({
   review_within: duration.optional(),
   expiry_warning: durationOrOff("send no expiry warning").optional(),
   approval_reminder: durationOrOff("send no reminders").optional(),
+  working_hours: workingHours.optional(),
+});
+
+/**
+ * One alert rule: `off`, or a mapping of its parameters (each optional). A union, whose
+ * nested issues (a bad `within`) policy-issues-from-zod.ts reports at the key itself.
+ */
+const alertRule = <Shape extends z.core.$ZodShape>(rule: string, shape: Shape) =>
+  z.union([z.literal("off"), z.strictObject(shape)], {
+    error: (issue) => (issue.code === "invalid_union" ? `expected off, or a mapping of the ${rule} rule's settings ({} for the defaults)` : undefined),
+  });
+
+export const alertsFileSchema = z.strictObject({
+  rubber_stamp: alertRule("rubber_stamp", { within: shortWindow.optional() }).optional(),
+  cosy_pair: alertRule("cosy_pair", { more_than: count(0).optional(), within: duration.optional() }).optional(),
+  off_hours: alertRule("off_hours", {}).optional(),
+  first_time_access: alertRule("first_time_access", {}).optional(),
+  unusual_duration: alertRule("unusual_duration", {
+    near_max: percent.optional(),
+    times_usual: count(2).optional(),
+    more_than: count(0).optional(),
+    within: duration.optional(),
+  }).optional(),
+  repeated_break_glass: alertRule("repeated_break_glass", { more_than: count(0).optional(), within: duration.optional() }).optional(),
+  request_burst: alertRule("request_burst", {
+    per_person: countOrOff(1, "alert on no one person's burst").optional(),
+    workspace: countOrOff(1, "alert on no workspace-wide spike").optional(),
+    within: duration.optional(),
+  }).optional(),
 });
 
 const members = z
@@ -297,6 +390,7 @@ function policyFileSchemaWith(resource: ReturnType<typeof resourceFileSchemaWith
     settings: settingsFileSchema,
     groups: z.record(policyName("group name"), groupFileSchema),
     resources: z.record(policyName("resource id"), resource),
+    alerts: alertsFileSchema.optional(),
   });
 }
 
@@ -354,6 +448,9 @@ function unwrapSchema(schema: z.core.$ZodType | undefined, value: unknown): z.co
       current = current.options.find(
         (option) => option instanceof z.ZodObject && literalValues(option.shape[key]).includes(written),
       );
+    } else if (current instanceof z.ZodUnion && isRecord(value)) {
+      // `off` or a mapping (alert rules): a mapping was written, so its keys are the ones allowed.
+      current = current.options.find((option) => option instanceof z.ZodObject);
     } else {
       return current;
     }

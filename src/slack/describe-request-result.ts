@@ -64,6 +64,11 @@ export function describeVoteResult(result: VoteResult): string {
   return `Your approval of ${id} ${counted}. Still needed: ${missing.join(", ")}.`;
 }
 
+/** After `/access cancel` or Cancel on the Home tab. */
+export function describeCancelResult(snapshot: RequestSnapshot): string {
+  return `You cancelled ${snapshot.request.id} for \`${snapshot.request.resource}\`. Approvers' messages have been updated.`;
+}
+
 /** After `/access revoke` or "I'm done": whose access ended, and that the target is being cleaned up. */
 export function describeRevokeResult(snapshot: RequestSnapshot, byUserId: string): string {
   const { request, grant } = snapshot;

@@ -35,9 +35,12 @@ function blockActionWith<V extends z.ZodType<string>>(value: V) {
     team: z.object({ id: slackId }).nullable().optional(),
     enterprise: z.object({ id: slackId }).nullable().optional(),
     trigger_id: z.string().min(1).optional(),
-    actions: z.array(z.object({ action_id: z.string(), value })).min(1),
+    actions: z.array(z.object({ action_id: z.string(), block_id: z.string().optional(), value })).min(1),
     message: z.object({ ts: z.string(), blocks: z.array(z.unknown()).optional() }).optional(),
     channel: z.object({ id: z.string() }).optional(),
+    /** A click on the Home tab comes from a view, not a message (and has no response_url). */
+    container: z.object({ type: z.string() }).optional(),
+    view: z.object({ id: z.string(), type: z.string(), blocks: z.array(z.unknown()).optional() }).optional(),
   });
 }
 
@@ -47,6 +50,22 @@ export type BlockActionPayload = z.infer<typeof blockActionSchema>;
 
 /** Buttons whose value is a grant id: Extend and I'm done on the expiry warning. */
 export const grantActionSchema = blockActionWith(grantIdSchema);
+
+/** "Request access" on the Home tab: no value; only who clicked and the trigger for the modal. */
+export const openModalActionSchema = z.object({
+  user: userSchema,
+  trigger_id: z.string().min(1, "a trigger_id"),
+});
+
+/** The Events API's `app_home_opened`; the bot only answers the Home tab, not the Messages tab. */
+export const appHomeOpenedSchema = z.object({
+  type: z.literal("app_home_opened"),
+  user: slackId,
+  tab: z.string().optional(),
+});
+
+/** Reviewed on a digest: the value is the period's start as an ISO instant. */
+export const digestActionSchema = blockActionWith(z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, "a digest period"));
 
 const plainValue = z.object({ value: z.string().nullable().optional() });
 const selectValue = z.object({ selected_option: z.object({ value: z.string() }).nullable().optional() });

@@ -15,6 +15,11 @@ export const ActionIds = {
   /** On a break-glass review copy. */
   reviewOk: "access_review_ok",
   reviewEscalate: "access_review_escalate",
+  /** On the Home tab: withdraw a pending request; open the same modal as `/access`. */
+  cancel: "access_cancel",
+  openRequestModal: "access_open_request_modal",
+  /** On the weekly digest: the review group signs it off. */
+  digestSignOff: "access_digest_sign_off",
 } as const;
 
 export const CallbackIds = {
@@ -32,7 +37,18 @@ export const BlockIds = {
   extendDuration: "access_extend_duration",
   extendReason: "access_extend_reason",
   notice: "access_notice",
+  digestReview: "access_digest_review",
 } as const;
+
+/**
+ * Every block the Home tab shows for one request in "Waiting for me" has a block_id starting
+ * with this prefix and the request id: a vote from the tab records exactly those blocks as seen.
+ */
+export const HOME_WAITING_BLOCK_PREFIX = "access_home_waiting:";
+
+export function homeWaitingBlockId(requestId: string, part: string): string {
+  return `${HOME_WAITING_BLOCK_PREFIX}${requestId}:${part}`;
+}
 
 export const InputActionIds = {
   resource: "resource",

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { RequestMessageRef } from "../domain/access-records.js";
 import type { RequestView } from "../domain/build-request-view.js";
 import type { AccessNotifier, MessageDestination, NoticeView } from "../domain/ports.js";
+import type { HomeSnapshot } from "../domain/read-home-snapshot.js";
+import { buildHomeView } from "./blocks/build-home-view.js";
 import { buildNoticeMessage } from "./blocks/build-notice-message.js";
 import { buildBreakGlassMessage, buildRequestMessage, type SlackMessage } from "./blocks/build-request-message.js";
 
@@ -58,6 +60,18 @@ export class SlackNotifier implements AccessNotifier {
       }
     });
     if (retryable.length > 0) throw new AggregateError(retryable, `${retryable.length} of ${copies.length} copies of ${view.snapshot.request.id} could not be updated yet`);
+  }
+
+  async publishHome(home: HomeSnapshot): Promise<void> {
+    try {
+      await this.client.views.publish({ user_id: home.userId, view: buildHomeView(home) });
+    } catch (error) {
+      if (PERMANENT_ERRORS.has(slackError(error) ?? "")) {
+        this.log.warn({ err: error, user: home.userId }, "a Home tab could not be published and never will be; skipping it");
+        return;
+      }
+      throw error;
+    }
   }
 
   async sendNotice(to: { userId: string } | { channelId: string }, view: NoticeView): Promise<void> {

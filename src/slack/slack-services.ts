@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { DigestSignOffDeps } from "../digest/sign-off-digest.js";
 import type { AccessDeps } from "../domain/ports.js";
 import { SeenBlocksStash } from "./seen-blocks-stash.js";
 
@@ -9,6 +10,8 @@ export interface SlackServices {
   log: Logger;
   /** Drops a user group's cached members (Slack said they changed). */
   invalidateGroup(usergroupId: string): void;
+  /** The digest's Reviewed button (absent where no digest is posted, e.g. some tests). */
+  digest?: DigestSignOffDeps;
 }
 
 declare module "@slack/bolt" {

@@ -456,3 +456,107 @@ export function stateValues(
   }
   return { values: out };
 }
+
+// ---------------------------------------------------------------------------
+// App Home: app_home_opened events and clicks on a Home view
+// ---------------------------------------------------------------------------
+
+export interface AppHomeOpenedInput {
+  userId: string;
+  /** "home" or "messages"; Slack sends the event for either tab. */
+  tab?: "home" | "messages";
+  /** The Home view as it was last published (Slack includes it once there is one). */
+  view?: unknown;
+  teamId?: string;
+  eventId?: string;
+}
+
+/** The Events API body (JSON, `event_callback`) Slack posts when a user opens the app's Home. */
+export function appHomeOpenedBody(input: AppHomeOpenedInput): string {
+  const teamId = input.teamId ?? SIM_DEFAULTS.teamId;
+  const now = nowSeconds();
+  return JSON.stringify({
+    token: SIM_VERIFICATION_TOKEN,
+    team_id: teamId,
+    api_app_id: SIM_DEFAULTS.appId,
+    type: "event_callback",
+    event_id: input.eventId ?? `Ev${randomBytes(5).toString("hex").toUpperCase()}`,
+    event_time: now,
+    authorizations: [{ enterprise_id: null, team_id: teamId, user_id: SIM_DEFAULTS.botUserId, is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event: {
+      type: "app_home_opened",
+      user: input.userId,
+      channel: `D${input.userId.slice(1)}`,
+      tab: input.tab ?? "home",
+      ...(input.view !== undefined ? { view: input.view } : {}),
+      event_ts: `${now}.000100`,
+    },
+  });
+}
+
+export interface HomeButtonClickInput {
+  /** The Home view as published, e.g. `sim.homeView(userId)`. */
+  view: { id: string; hash: string; blocks: unknown[]; type?: string; team_id?: string };
+  actionId: string;
+  /** Picks the button whose value is this (several requests each have their own Approve). */
+  value?: string;
+  user: SlackUserRef;
+  triggerId?: string;
+  team?: SlackTeamRef;
+}
+
+/**
+ * The block_actions body Slack sends for a click on the Home tab: the container is the view,
+ * the whole view comes along (`view.blocks` as shown), and there is no message, channel or
+ * response_url.
+ */
+export function homeButtonClickPayload(input: HomeButtonClickInput): string {
+  const candidates = (input.view.blocks ?? []).filter((block) => findButton([block], input.actionId) !== undefined);
+  const found = candidates.map((block) => findButton([block], input.actionId)!).find((button) => input.value === undefined || button.element.value === input.value);
+  if (!found) throw new Error(`No button "${input.actionId}"${input.value ? ` with value ${input.value}` : ""} in Home view ${input.view.id}; found: ${listActionIds(input.view.blocks).join(", ") || "none"}`);
+  const team = input.team ?? defaultTeam();
+  const { element } = found;
+  return interactivityBody({
+    type: "block_actions",
+    user: fullUser(input.user, team),
+    api_app_id: SIM_DEFAULTS.appId,
+    token: SIM_VERIFICATION_TOKEN,
+    container: { type: "view", view_id: input.view.id },
+    trigger_id: input.triggerId ?? generateTriggerId(),
+    team,
+    enterprise: null,
+    is_enterprise_install: false,
+    view: {
+      id: input.view.id,
+      team_id: input.view.team_id ?? team.id,
+      type: input.view.type ?? "home",
+      blocks: input.view.blocks,
+      private_metadata: "",
+      callback_id: "",
+      state: { values: {} },
+      hash: input.view.hash,
+      clear_on_close: false,
+      notify_on_close: false,
+      close: null,
+      submit: null,
+      previous_view_id: null,
+      root_view_id: input.view.id,
+      app_id: SIM_DEFAULTS.appId,
+      external_id: "",
+      app_installed_team_id: team.id,
+      bot_id: SIM_DEFAULTS.botId,
+    },
+    actions: [
+      {
+        type: "button",
+        action_id: input.actionId,
+        block_id: found.block_id,
+        ...(isRecord(element.text) && typeof element.text.text === "string" ? { text: { type: "plain_text", text: element.text.text, emoji: true } } : {}),
+        ...(typeof element.value === "string" ? { value: element.value } : {}),
+        ...(typeof element.style === "string" ? { style: element.style } : {}),
+        action_ts: actionTs(),
+      },
+    ],
+  });
+}

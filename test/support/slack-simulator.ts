@@ -179,12 +179,33 @@ export interface SlackView {
   bot_id: string;
 }
 
+/** A file uploaded with files.getUploadURLExternal → upload URL → files.completeUploadExternal. */
+export interface SimFile {
+  id: string;
+  filename: string;
+  /** The length the app declared when it asked for the upload URL. */
+  length: number;
+  title: string | undefined;
+  altText: string | undefined;
+  /** What was posted to the upload URL (undefined until then). */
+  bytes: Buffer | undefined;
+  completed: boolean;
+  /** Where files.completeUploadExternal shared it (none: a private file, usable in image blocks). */
+  shares: Array<{ channel: string; threadTs: string | undefined; ts: string }>;
+}
+
 export interface SimView extends SlackView {
   /** Simulator bookkeeping, not part of Slack's view object. */
   trigger_id: string | undefined;
   user_id: string | undefined;
   opened_via: "views.open" | "views.push";
   history: Array<{ hash: string; at: number; via: "views.open" | "views.push" | "views.update"; view: SlackView }>;
+}
+
+/** One person's Home tab as views.publish left it, with every earlier version. */
+export interface SimHomeView extends SlackView {
+  user_id: string;
+  history: Array<{ hash: string; at: number; view: SlackView }>;
 }
 
 export interface SimResponse {
@@ -316,6 +337,10 @@ export interface SlackSimulator {
   ephemerals(channel?: string): SimEphemeral[];
   views(): SimView[];
   view(id: string): SimView | undefined;
+  /** The Home tab last published for a user (views.publish), with its history; a copy. */
+  homeView(userId: string): SimHomeView | undefined;
+  /** Every file an upload URL was issued for, oldest first. Copies. */
+  files(): SimFile[];
   dmChannelFor(userId: string): string;
 
   addUser(user: SimUser): void;
@@ -368,7 +393,7 @@ export const SIM_DEFAULTS = {
 /** Slack trigger_ids look like `12345.98765.abcd2358fdea`. */
 const TRIGGER_ID_PATTERN = /^\d+\.\d+\.[0-9a-f]+$/;
 /** Form fields that Slack's clients send as JSON strings. */
-const JSON_FORM_FIELDS = new Set(["blocks", "attachments", "view", "metadata", "user_auth_blocks"]);
+const JSON_FORM_FIELDS = new Set(["blocks", "attachments", "view", "metadata", "user_auth_blocks", "files"]);
 const MAX_RESPONSE_URL_USES = 5;
 /** Web API methods that take the app-level token instead of the bot token. */
 const APP_TOKEN_METHODS = new Set(["apps.connections.open"]);
@@ -600,6 +625,11 @@ function checkBlock(block: unknown, pointer: string, problems: string[]): void {
         problems.push(`must provide no more than 10 items [json-pointer:${pointer}/elements]`);
       }
       break;
+    case "image":
+      if (typeof block.alt_text !== "string" || block.alt_text === "") problems.push(`missing required field: alt_text [json-pointer:${pointer}]`);
+      else if (block.alt_text.length > 2000) problems.push(tooLong(`${pointer}/alt_text`, 2000));
+      if ((block.image_url === undefined) === (block.slack_file === undefined)) problems.push(`must provide exactly one of image_url or slack_file [json-pointer:${pointer}]`);
+      break;
     case "input":
       checkTextObject(block.label, `${pointer}/label`, 2000, true, problems);
       if (!isRecord(block.element)) problems.push(`missing required field: element [json-pointer:${pointer}]`);
@@ -759,6 +789,8 @@ class SlackSimulatorImpl implements SlackSimulator {
   private messageStore = new Map<string, SimMessage[]>();
   private ephemeralStore: SimEphemeral[] = [];
   private viewStore = new Map<string, SimView>();
+  private homeStore = new Map<string, SimHomeView>();
+  private fileStore = new Map<string, SimFile>();
   private openedDms = new Set<string>();
   private usedTriggers = new Set<string>();
   private issuedTriggers = new Map<string, { issuedAt: number; userId: string | undefined }>();
@@ -800,9 +832,12 @@ class SlackSimulatorImpl implements SlackSimulator {
       "views.open": (p) => this.viewsOpen(p),
       "views.push": (p) => this.viewsPush(p),
       "views.update": (p) => this.viewsUpdate(p),
+      "views.publish": (p) => this.viewsPublish(p),
       "users.info": (p) => this.usersInfo(p),
       "usergroups.users.list": (p) => this.usergroupsUsersList(p),
       "usergroups.users.update": (p) => this.usergroupsUsersUpdate(p),
+      "files.getUploadURLExternal": (p) => this.filesGetUploadUrlExternal(p),
+      "files.completeUploadExternal": (p) => this.filesCompleteUploadExternal(p),
     };
     this.restoreInitialState();
     this.events.setMaxListeners(0); // one listener per pending waitFor; many may be pending at once
@@ -848,6 +883,8 @@ class SlackSimulatorImpl implements SlackSimulator {
     this.messageStore = new Map();
     this.ephemeralStore = [];
     this.viewStore = new Map();
+    this.homeStore = new Map();
+    this.fileStore = new Map();
     this.openedDms = new Set();
     this.usedTriggers = new Set();
     this.issuedTriggers = new Map();
@@ -978,8 +1015,17 @@ class SlackSimulatorImpl implements SlackSimulator {
     return deepCopy([...this.viewStore.values()]);
   }
 
+  files(): SimFile[] {
+    return [...this.fileStore.values()].map((file) => ({ ...file, bytes: file.bytes ? Buffer.from(file.bytes) : undefined, shares: file.shares.map((share) => ({ ...share })) }));
+  }
+
   view(id: string): SimView | undefined {
     const found = this.viewStore.get(id);
+    return found ? deepCopy(found) : undefined;
+  }
+
+  homeView(userId: string): SimHomeView | undefined {
+    const found = this.homeStore.get(userId);
     return found ? deepCopy(found) : undefined;
   }
 
@@ -1075,6 +1121,7 @@ class SlackSimulatorImpl implements SlackSimulator {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname.startsWith("/api/")) return this.handleApi(req, res, url);
     if (url.pathname.startsWith("/response/")) return this.handleResponseUrl(req, res, url);
+    if (url.pathname.startsWith("/upload/")) return this.handleUpload(req, res, url);
     sendText(res, 404, "not_found");
   }
 
@@ -1150,6 +1197,77 @@ class SlackSimulatorImpl implements SlackSimulator {
       // Never answer 5xx: WebClient retries those for up to ~30 minutes, which would hang a test.
       return { status: 200, result: fail("internal_error", { simulator_exception: String(error) }), headers: {} };
     }
+  }
+
+  // ------------------------------------------------------------------ files
+
+  private filesGetUploadUrlExternal(params: SlackParams): SlackApiResult {
+    const filename = str(params, "filename");
+    const length = Number(str(params, "length"));
+    if (!filename) return fail("invalid_arguments", { response_metadata: { messages: ["[ERROR] missing required field: filename"] } });
+    if (!Number.isInteger(length) || length < 1) return fail("invalid_arguments", { response_metadata: { messages: ["[ERROR] length must be a positive integer"] } });
+    // Slack's limit for one file is 1 GB.
+    if (length > 1024 ** 3) return fail("file_too_large");
+    const id = `F0${randomChars(9).toUpperCase()}`;
+    this.fileStore.set(id, { id, filename, length, title: undefined, altText: str(params, "alt_txt") ?? str(params, "alt_text"), bytes: undefined, completed: false, shares: [] });
+    return ok({ upload_url: `${this.url}/upload/${id}`, file_id: id });
+  }
+
+  /** The upload URL takes the raw bytes (or a multipart form) in a POST, as files.slack.com does. */
+  private async handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const id = decodeURIComponent(url.pathname.slice("/upload/".length));
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const file = this.fileStore.get(id);
+    if (req.method !== "POST" || !file || file.completed) {
+      sendText(res, 404, "not_found");
+      return;
+    }
+    file.bytes = Buffer.concat(chunks);
+    sendText(res, 200, `OK - ${file.bytes.length}`);
+    this.notify();
+  }
+
+  private filesCompleteUploadExternal(params: SlackParams): SlackApiResult {
+    const files = params.files;
+    if (!Array.isArray(files) || files.length === 0) return fail("invalid_arguments", { response_metadata: { messages: ["[ERROR] missing required field: files"] } });
+    const channelId = str(params, "channel_id");
+    const threadTs = str(params, "thread_ts");
+    let target: { id: string } | undefined;
+    if (channelId) {
+      const resolved = this.resolveChannel(channelId, true);
+      if (SlackSimulatorImpl.isFailure(resolved)) return resolved;
+      if (resolved.record?.botIsMember === false) return fail("not_in_channel");
+      target = { id: resolved.id };
+    }
+    const done: SimFile[] = [];
+    for (const entry of files) {
+      const file = isRecord(entry) && typeof entry.id === "string" ? this.fileStore.get(entry.id) : undefined;
+      // Slack completes an upload only once, and only after its bytes arrived with the declared length.
+      if (!file || file.completed || file.bytes === undefined) return fail("file_not_found");
+      if (file.bytes.length !== file.length) return fail("file_upload_size_mismatch");
+      done.push(file);
+      file.title = isRecord(entry) && typeof entry.title === "string" ? entry.title : file.filename;
+    }
+    for (const file of done) file.completed = true;
+    if (target) {
+      const comment = str(params, "initial_comment");
+      const message = this.storeMessage(target.id, { text: comment ?? "", blocks: undefined, attachments: undefined }, "chat.postMessage", threadTs ? { thread_ts: threadTs } : {});
+      (message as SimMessage & { files?: unknown[] }).files = done.map((file) => ({ id: file.id, name: file.filename, title: file.title }));
+      for (const file of done) file.shares.push({ channel: target.id, threadTs, ts: message.ts });
+    }
+    return ok({ files: done.map((file) => ({ id: file.id, name: file.filename, title: file.title, size: file.length })) });
+  }
+
+  /** An image block may show an uploaded file (`slack_file`), which must be a completed upload. */
+  private unknownSlackFiles(blocks: unknown[] | undefined): string[] {
+    if (!blocks) return [];
+    return blocks.flatMap((block, i) => {
+      if (!isRecord(block) || block.type !== "image" || !isRecord(block.slack_file)) return [];
+      const id = block.slack_file.id;
+      const file = typeof id === "string" ? this.fileStore.get(id) : undefined;
+      return file?.completed ? [] : [`invalid slack_file: no uploaded file ${String(id)} [json-pointer:/blocks/${i}/slack_file]`];
+    });
   }
 
   // -------------------------------------------------------------- responses
@@ -1243,6 +1361,8 @@ class SlackSimulatorImpl implements SlackSimulator {
       if (!Array.isArray(params.blocks)) return fail("invalid_blocks_format");
       const problems = validateBlocks(params.blocks, "/blocks", 50);
       if (problems.length > 0) return failWithMessages("invalid_blocks", problems);
+      const unknownFiles = this.unknownSlackFiles(params.blocks);
+      if (unknownFiles.length > 0) return failWithMessages("invalid_blocks", unknownFiles);
       blocks = assignBlockIds(params.blocks);
     }
     let attachments: unknown[] | undefined;
@@ -1501,6 +1621,25 @@ class SlackSimulatorImpl implements SlackSimulator {
     const updated: SimView = { ...existing, ...view, history: [...existing.history, { hash: view.hash, at: Date.now(), via: "views.update", view: deepCopy(view) }] };
     this.viewStore.set(existing.id, updated);
     return ok({ view: this.publicView(updated) });
+  }
+
+  /** Slack keeps one Home view per user: the same id across publishes, a new hash each time. */
+  private viewsPublish(params: SlackParams): SlackApiResult {
+    const userId = str(params, "user_id");
+    if (userId === undefined) return failWithMessages("invalid_arguments", ["missing required field: user_id"]);
+    const user = this.users.get(userId);
+    if (!user) return fail("user_not_found");
+    if (user.isBot) return fail("invalid_user");
+    const problems = validateView(params.view, ["home"]);
+    if (problems.length > 0 || !isRecord(params.view)) return failWithMessages("invalid_arguments", problems);
+    const existing = this.homeStore.get(userId);
+    const hash = str(params, "hash");
+    if (hash !== undefined && hash !== existing?.hash) return fail("hash_conflict");
+    const id = existing?.id ?? `V${randomChars(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}`;
+    const view = this.buildView(params.view, id, id, null);
+    const entry = { hash: view.hash, at: Date.now(), view: deepCopy(view) };
+    this.homeStore.set(userId, { ...view, user_id: userId, history: [...(existing?.history ?? []), entry] });
+    return ok({ view });
   }
 
   // ---------------------------------------------------- Web API: users/groups

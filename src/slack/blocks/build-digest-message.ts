@@ -2,6 +2,19 @@ import type { KnownBlock } from "@slack/types";
 import type { DigestReport } from "../../digest/build-digest-report.js";
 import { escapeMrkdwn, escapePlainText, truncate } from "../escape-mrkdwn.js";
 import type { SlackMessage } from "./build-request-message.js";
+import { ActionIds, BlockIds } from "../slack-ids.js";
+
+/** Where a posted digest stands: its chart, who may sign it off and whether someone has. */
+export interface DigestMessageState {
+  /** The uploaded chart (a private Slack file shown in an image block); null: none. */
+  chartFileId: string | null;
+  /** null: no review group, so nobody is asked to sign it off. */
+  signOff: { reviewGroup: string; signedOffBy: string | null; signedOffAt: string | null } | null;
+  /** A re-post because nobody signed off in time (1 for the first reminder). */
+  reminderRound: number;
+}
+
+const NO_STATE: DigestMessageState = { chartFileId: null, signOff: null, reminderRound: 0 };
 
 /** Slack's limits: 50 blocks a message, 3,000 characters a text (we keep a margin). */
 const MAX_TEXT = 2900;
@@ -15,7 +28,7 @@ const delta = (now: number, before: number) => (now === before ? "±0" : now > b
  * ledger's verified head. Pure; the same report gives the same blocks. Lists are capped by the
  * report itself (top 5), so 50,000 requests a week fit like 5.
  */
-export function buildDigestMessage(report: DigestReport): SlackMessage {
+export function buildDigestMessage(report: DigestReport, state: DigestMessageState = NO_STATE): SlackMessage {
   const p = report.previous;
   const title = `Access digest ${report.period.first_day} to ${report.period.last_day}`;
   const field = (label: string, now: number, before: number) => ({ type: "mrkdwn" as const, text: `*${label}*\n${now} (${delta(now, before)} on ${before})` });
@@ -23,9 +36,26 @@ export function buildDigestMessage(report: DigestReport): SlackMessage {
     type: "section" as const,
     text: { type: "mrkdwn" as const, text: truncate(`*${heading}*\n${rows.length > 0 ? rows.join("\n") : `_${empty}_`}`, MAX_TEXT) },
   });
+  const reminder: KnownBlock[] =
+    state.reminderRound > 0 && state.signOff && !state.signOff.signedOffBy
+      ? [{ type: "section", text: { type: "mrkdwn", text: `:alarm_clock: *Reminder${state.reminderRound > 1 ? ` ${state.reminderRound}` : ""}: this digest has not been signed off yet.* A member of \`${escapeMrkdwn(state.signOff.reviewGroup)}\`, please review it and click Reviewed.` } }]
+      : [];
+  const previousReview = report.previous_review;
   const blocks: KnownBlock[] = [
+    ...reminder,
     { type: "header", text: { type: "plain_text", text: escapePlainText(title) } },
     { type: "context", elements: [{ type: "mrkdwn", text: `${escapeMrkdwn(report.period.timezone)} · the previous ${report.period.first_day === report.period.last_day ? "day" : "period"} in brackets` }] },
+    ...(previousReview
+      ? [{
+          type: "context" as const,
+          elements: [{
+            type: "mrkdwn" as const,
+            text: previousReview.signed_off_by
+              ? `:white_check_mark: The previous digest (${previousReview.first_day} to ${previousReview.last_day}) was signed off by <@${escapeMrkdwn(previousReview.signed_off_by)}> on ${previousReview.signed_off_at!.slice(0, 10)}.`
+              : `:warning: *The previous digest (${previousReview.first_day} to ${previousReview.last_day}) was not signed off.*`,
+          }],
+        }]
+      : []),
     {
       type: "section",
       fields: [
@@ -55,6 +85,7 @@ export function buildDigestMessage(report: DigestReport): SlackMessage {
         `${report.failed_grants} grants could not be provisioned`,
       ],
     ),
+    ...(state.chartFileId ? [{ type: "image" as const, slack_file: { id: state.chartFileId }, alt_text: `Requests per day by outcome, and the median time to decision, ${report.period.first_day} to ${report.period.last_day}` }] : []),
     list("Alerts", report.alerts.slice(0, 10).map((alert) => `#${alert.seq} ${escapeMrkdwn(alert.type)}${alert.request_id ? ` · ${escapeMrkdwn(alert.request_id)}` : ""}`).concat(report.alerts.length > 10 ? [`… and ${report.alerts.length - 10} more (\`accessbot digest --format json\`)`] : [])),
     {
       type: "context",
@@ -67,7 +98,25 @@ export function buildDigestMessage(report: DigestReport): SlackMessage {
         },
       ],
     },
+    ...signOffBlocks(report, state),
   ];
   const text = `${title}: ${report.requests} requests, ${report.approved} approved, ${report.denied} denied; ledger ${report.ledger.verified ? "intact" : "NOT verified"}`;
   return { text, blocks };
+}
+
+/** The Reviewed button for the review group, or who signed it off and when. */
+function signOffBlocks(report: DigestReport, state: DigestMessageState): KnownBlock[] {
+  const signOff = state.signOff;
+  if (!signOff) return [];
+  if (signOff.signedOffBy) {
+    return [{ type: "context", block_id: BlockIds.digestReview, elements: [{ type: "mrkdwn", text: `:white_check_mark: Signed off by <@${escapeMrkdwn(signOff.signedOffBy)}> at ${escapeMrkdwn(signOff.signedOffAt ?? "")}` }] }];
+  }
+  return [
+    {
+      type: "section",
+      block_id: BlockIds.digestReview,
+      text: { type: "mrkdwn", text: `*Periodic access review:* a member of \`${escapeMrkdwn(signOff.reviewGroup)}\` reviews this digest and signs it off. The sign-off goes into the ledger with what you see here.` },
+      accessory: { type: "button", action_id: ActionIds.digestSignOff, style: "primary", value: report.period.since, text: { type: "plain_text", text: "Reviewed" } },
+    },
+  ];
 }

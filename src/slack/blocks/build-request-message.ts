@@ -3,6 +3,7 @@ import type { RequestView } from "../../domain/build-request-view.js";
 import { formatDuration } from "../../domain/parse-duration.js";
 import { escapeMrkdwn, escapePlainText, truncate } from "../escape-mrkdwn.js";
 import { ActionIds, BlockIds } from "../slack-ids.js";
+import { formatRuleProgress } from "./format-rule-progress.js";
 import { formatSlackDate } from "./format-slack-date.js";
 
 export interface SlackMessage {
@@ -42,11 +43,7 @@ export function buildRequestMessage(view: RequestView): SlackMessage {
   ];
 
   if (view.rules) {
-    const lines = view.rules.map((rule) => {
-      const done = rule.filled >= rule.required;
-      const who = rule.assigned.length > 0 ? ` (${rule.assigned.map((id) => `<@${id}>`).join(", ")})` : "";
-      return `${done ? ":white_check_mark:" : ":hourglass:"} *${escapeMrkdwn(rule.group)}*: ${rule.filled} of ${rule.required}${who}`;
-    });
+    const lines = formatRuleProgress(view.rules);
     blocks.push({ type: "section", text: { type: "mrkdwn", text: `*Approvals*\n${lines.join("\n")}` } });
   }
 

@@ -9,6 +9,7 @@ import type { SlackServices } from "../../slack-services.js";
 import { ActionIds } from "../../slack-ids.js";
 import { checkExtendable } from "../check-extension.js";
 import { parseBlockAction } from "./parse-block-action.js";
+import { replyToClicker } from "../reply-to-clicker.js";
 
 /** Recorded as the end reason of a grant ended with the button. */
 export const RELEASE_REASON = "done (I'm done button)";
@@ -18,10 +19,10 @@ export const RELEASE_REASON = "done (I'm done button)";
  * payload; whether the grant is theirs and still active is read from the database.
  */
 export function registerGrantActions(app: App, services: SlackServices): void {
-  app.action<BlockAction>(ActionIds.release, async ({ ack, body, respond, context }) => {
+  app.action<BlockAction>(ActionIds.release, async ({ ack, body, respond, client, context }) => {
     await ack();
     const log = context.log ?? services.log;
-    const reply = (text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
+    const reply = replyToClicker({ body, respond, client }, body.user.id);
     try {
       const payload = parseBlockAction(grantActionSchema, body);
       const user = identityFromPayload(payload);
@@ -40,7 +41,7 @@ export function registerGrantActions(app: App, services: SlackServices): void {
   app.action<BlockAction>(ActionIds.extend, async ({ ack, body, respond, client, context }) => {
     await ack();
     const log = context.log ?? services.log;
-    const reply = (text: string) => respond({ response_type: "ephemeral", replace_original: false, text });
+    const reply = replyToClicker({ body, respond, client }, body.user.id);
     try {
       const payload = parseBlockAction(grantActionSchema, body);
       // Checked before the modal opens, so "no time left" is a sentence now, not a form to fill in first.

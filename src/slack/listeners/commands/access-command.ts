@@ -1,17 +1,17 @@
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import { AppError } from "../../../domain/app-error.js";
-import { createAccessRequest, listRequestableResources } from "../../../domain/create-access-request.js";
+import { createAccessRequest } from "../../../domain/create-access-request.js";
 import { cancelRequest, revokeGrant } from "../../../domain/withdraw-access.js";
 import { buildAccessListText } from "../../blocks/build-access-list-text.js";
 import { buildHelpText } from "../../blocks/build-help-text.js";
-import { buildNoResourcesModal, buildRequestModal } from "../../blocks/build-request-modal.js";
-import { describeCreateResult, describeRevokeResult } from "../../describe-request-result.js";
+import { describeCancelResult, describeCreateResult, describeRevokeResult } from "../../describe-request-result.js";
 import { parseAccessCommand } from "../../parse-access-command.js";
 import { slashCommandSchema } from "../../payload-schemas.js";
 import { replyWithError } from "../../reply-with-error.js";
 import type { SlackServices } from "../../slack-services.js";
 import { SLASH_COMMAND } from "../../slack-ids.js";
+import { openRequestModal } from "../open-request-modal.js";
 
 /** `/access …`: acks at once, then parses, calls one domain function and replies ephemerally. */
 export function registerAccessCommand(app: App, services: SlackServices): void {
@@ -38,7 +38,7 @@ export function registerAccessCommand(app: App, services: SlackServices): void {
           return;
         case "cancel": {
           const snapshot = await cancelRequest(deps, intent.id, user);
-          await reply(`You cancelled ${snapshot.request.id} for \`${snapshot.request.resource}\`. Approvers' messages have been updated.`);
+          await reply(describeCancelResult(snapshot));
           return;
         }
         case "revoke": {
@@ -46,12 +46,9 @@ export function registerAccessCommand(app: App, services: SlackServices): void {
           await reply(describeRevokeResult(snapshot, user.id));
           return;
         }
-        case "modal": {
-          const resources = await listRequestableResources(deps.policy.current().policy, user.id, deps.directory);
-          const view = resources.length > 0 ? buildRequestModal(resources) : buildNoResourcesModal();
-          await client.views.open({ trigger_id: payload.trigger_id, view });
+        case "modal":
+          await openRequestModal(client, deps, user.id, payload.trigger_id);
           return;
-        }
         case "request": {
           const result = await createAccessRequest(deps, {
             requester: user,
