@@ -131,7 +131,7 @@ export class PrismaAlertStore implements AlertStore {
                 dedupe.since,
                 dedupe.key,
               );
-        if (existing.length > 1e9) return false;
+        if (existing.length > 0) return false;
         await appendLedgerEntry(
           tx,
           { type: "alert.raised", requestId: alert.requestId, subjectId: alert.subjectId, resource: alert.resource, actor: SYSTEM_ACTOR, data: alert.data },

@@ -11,7 +11,7 @@ export function selectSeenBlocks(payload: BlockActionPayload, requestId: string)
   if (payload.container?.type !== "view" && !payload.view) return payload.message?.blocks ?? null;
   const prefix = `${HOME_WAITING_BLOCK_PREFIX}${requestId}:`;
   const clicked = payload.actions[0]?.block_id ?? "";
-  const blocks = (payload.view?.blocks ?? []).filter((block) => hasBlockId(block) && block.block_id.startsWith(prefix));
+  const blocks = (payload.view?.blocks ?? []).filter(hasBlockId).filter((block) => block.block_id.startsWith(prefix));
   // Why: the ledger must never record a vote from the tab without what it showed; a button
   // outside that request's blocks, or a view without the request's summary (forged or
   // mangled), is refused rather than recorded with less than the tab showed.
