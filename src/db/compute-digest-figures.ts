@@ -71,7 +71,12 @@ export async function computeDigestFigures(prisma: PrismaClient, period: DigestP
     until,
   );
   const [failed] = await q(`SELECT count(*) AS n FROM ledger_entry WHERE type = 'grant.failed' AND ts >= $1 AND ts < $2`, since, until);
-  const alerts = await q(`SELECT seq, type, request_id FROM ledger_entry WHERE type LIKE 'alert.%' AND ts >= $1 AND ts < $2 ORDER BY seq LIMIT 50`, since, until);
+  const alerts = await q(
+    `SELECT seq, type, request_id, subject_id, body::jsonb -> 'data' ->> 'rule' AS rule, body::jsonb -> 'data' ->> 'title' AS title, count(*) OVER () AS total
+       FROM ledger_entry WHERE type LIKE 'alert.%' AND ts >= $1 AND ts < $2 ORDER BY seq LIMIT 50`,
+    since,
+    until,
+  );
   const days = await q(
     `SELECT to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day,
             count(*) FILTER (WHERE status = 'APPROVED') AS approved,
@@ -103,7 +108,15 @@ export async function computeDigestFigures(prisma: PrismaClient, period: DigestP
     breakGlassUses: breakGlass.map((row) => ({ requestId: String(row.id), userId: String(row.requester_id), resource: String(row.resource), review: String(row.review) as DigestFigures["breakGlassUses"][number]["review"], overdue: row.overdue === true })),
     revokeFailures: { attempts: num(revokes?.attempts), grants: num(revokes?.grants) },
     failedGrants: num(failed?.n),
-    alerts: alerts.map((row) => ({ seq: num(row.seq), type: String(row.type), requestId: row.request_id === null ? null : String(row.request_id) })),
+    alerts: alerts.map((row) => ({
+      seq: num(row.seq),
+      type: String(row.type),
+      rule: row.rule === null ? null : String(row.rule),
+      title: row.title === null ? null : String(row.title),
+      subjectId: row.subject_id === null ? null : String(row.subject_id),
+      requestId: row.request_id === null ? null : String(row.request_id),
+    })),
+    alertsTotal: num(alerts[0]?.total),
     perDay: days.map((row) => ({ day: String(row.day), approved: num(row.approved), denied: num(row.denied), expired: num(row.expired), other: num(row.other), medianDecisionSeconds: numOrNull(row.median) })),
   };
 }

@@ -300,7 +300,8 @@ class PrismaAccessTx implements AccessTx {
     const lane = options.lane ?? null;
     if (effect.kind === "refresh-request" || effect.kind === "publish-home") {
       // A refresh that nobody has started yet will render the latest state anyway, so a burst
-      // of changes costs one or two rounds of chat.update (Slack rate-limits it), not one each.
+      // of changes costs one or two rounds of chat.update (Slack rate-limits it), not one each;
+      // likewise one person's Home tab (views.publish), coalesced in its lane.
       // It is locked until this transaction commits: a worker claiming it in between would
       // render the state before this change and nothing would render it after (the claim
       // waits for the lock; one that already claimed it makes the lookup come back empty).

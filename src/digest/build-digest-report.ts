@@ -33,7 +33,9 @@ export interface DigestReport {
   break_glass_uses: Array<{ request_id: string; user_id: string; resource: string; review: string; overdue: boolean }>;
   revoke_failures: { attempts: number; grants: number };
   failed_grants: number;
-  alerts: Array<{ seq: number; type: string; request_id: string | null }>;
+  /** The first 50 alerts of the period (alert.raised), in ledger order; alerts_total counts all. */
+  alerts: Array<{ seq: number; type: string; rule: string | null; title: string | null; subject_id: string | null; request_id: string | null }>;
+  alerts_total: number;
   per_day: Array<{ day: string; approved: number; denied: number; expired: number; other: number; median_decision_seconds: number | null }>;
   previous: { requests: number; approved: number; denied: number; expired: number; cancelled: number; break_glass: number; time_to_decision_p50_seconds: number | null; time_to_decision_p95_seconds: number | null; granted_hours: number };
   ledger: { head_seq: number; head_hash: string | null; verified: boolean; entries: number; problem?: string };
@@ -79,7 +81,8 @@ export function buildDigestReport(period: DigestPeriod, previousPeriod: DigestPe
     break_glass_uses: current.breakGlassUses.map((use) => ({ request_id: use.requestId, user_id: use.userId, resource: use.resource, review: use.review, overdue: use.overdue })),
     revoke_failures: current.revokeFailures,
     failed_grants: current.failedGrants,
-    alerts: current.alerts.map((alert) => ({ seq: alert.seq, type: alert.type, request_id: alert.requestId })),
+    alerts: current.alerts.map((alert) => ({ seq: alert.seq, type: alert.type, rule: alert.rule, title: alert.title, subject_id: alert.subjectId, request_id: alert.requestId })),
+    alerts_total: current.alertsTotal,
     per_day: current.perDay.map((day) => ({ day: day.day, approved: day.approved, denied: day.denied, expired: day.expired, other: day.other, median_decision_seconds: roundOrNull(day.medianDecisionSeconds) })),
     previous: {
       requests: previous.requests,

@@ -30,7 +30,7 @@ export function formatDigestText(report: DigestReport): string {
   list("Approvals per approver", report.top_approvers.map((a) => `${a.approvals}  ${clean(a.name)} (${a.user_id}), median ${seconds(a.median_seconds_to_approve)} after the request`));
   list("Break-glass", report.break_glass_uses.map((b) => `${b.request_id}  ${clean(b.resource)}  ${b.user_id}  review ${b.review}${b.overdue ? "  OVERDUE" : ""}`));
   lines.push("", `Revocations that failed and were retried: ${report.revoke_failures.attempts} attempts on ${report.revoke_failures.grants} grants; grants that could not be provisioned: ${report.failed_grants}`);
-  list("Alerts", report.alerts.map((a) => `#${a.seq} ${a.type}${a.request_id ? ` ${a.request_id}` : ""}`));
+  list("Alerts", report.alerts.map((a) => `#${a.seq} ${a.title ?? a.rule ?? a.type}${a.subject_id ? ` ${a.subject_id}` : ""}${a.request_id ? ` ${a.request_id}` : ""}`).concat(report.alerts_total > report.alerts.length ? [`… and ${report.alerts_total - report.alerts.length} more (accessbot audit export --format csv, type alert.raised)`] : []));
   const ledger = report.ledger;
   lines.push(
     "",

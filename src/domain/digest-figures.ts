@@ -21,7 +21,9 @@ export interface DigestFigures {
   /** Failed revoke attempts (each retried until it succeeded) and the grants they were for. */
   revokeFailures: { attempts: number; grants: number };
   failedGrants: number;
-  alerts: Array<{ seq: number; type: string; requestId: string | null }>;
+  /** The period's first 50 alerts; `alertsTotal` counts them all. */
+  alerts: Array<{ seq: number; type: string; rule: string | null; title: string | null; subjectId: string | null; requestId: string | null }>;
+  alertsTotal: number;
   /** Requests per local day by outcome, for the chart. */
   perDay: Array<{ day: string; approved: number; denied: number; expired: number; other: number; medianDecisionSeconds: number | null }>;
 }

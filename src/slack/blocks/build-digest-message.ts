@@ -86,7 +86,13 @@ export function buildDigestMessage(report: DigestReport, state: DigestMessageSta
       ],
     ),
     ...(state.chartFileId ? [{ type: "image" as const, slack_file: { id: state.chartFileId }, alt_text: `Requests per day by outcome, and the median time to decision, ${report.period.first_day} to ${report.period.last_day}` }] : []),
-    list("Alerts", report.alerts.slice(0, 10).map((alert) => `#${alert.seq} ${escapeMrkdwn(alert.type)}${alert.request_id ? ` · ${escapeMrkdwn(alert.request_id)}` : ""}`).concat(report.alerts.length > 10 ? [`… and ${report.alerts.length - 10} more (\`accessbot digest --format json\`)`] : [])),
+    list(
+      `Alerts (${report.alerts_total})`,
+      report.alerts
+        .slice(0, 10)
+        .map((alert) => `#${alert.seq} ${escapeMrkdwn(alert.title ?? alert.rule ?? alert.type)}${alert.subject_id ? ` · <@${escapeMrkdwn(alert.subject_id)}>` : ""}${alert.request_id ? ` · ${escapeMrkdwn(alert.request_id)}` : ""}`)
+        .concat(report.alerts_total > 10 ? [`… and ${report.alerts_total - 10} more (\`accessbot audit export\`, type \`alert.raised\`)`] : []),
+    ),
     {
       type: "context",
       elements: [
