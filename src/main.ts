@@ -103,10 +103,14 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     let dueTimer = null as { nudge(): void } | null;
     const store = new PrismaAccessStore(db.prisma, {
       clock,
-      onCommit: () => {
-        relay?.nudge();
-        worker?.nudge();
-        dueTimer?.nudge();
+      // Each wakes only for what the transaction added: a decision's job completions and
+      // message records would otherwise cost every sink and the due timer a round of queries.
+      onCommit: (wrote) => {
+        if (wrote.ledger) {
+          relay?.nudge();
+          dueTimer?.nudge();
+        }
+        if (wrote.jobs) worker?.nudge();
       },
     });
     const handlers = new Set<Promise<unknown>>();

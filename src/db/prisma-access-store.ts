@@ -27,16 +27,18 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class PrismaAccessStore implements AccessStore {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly options: { clock: Clock; transactionTimeoutMs?: number; onCommit?: () => void },
+    private readonly options: { clock: Clock; transactionTimeoutMs?: number; onCommit?: (wrote: CommitWrites) => void },
   ) {}
 
   async transaction<T>(work: (tx: AccessTx) => Promise<T>): Promise<T> {
-    const result = await this.prisma.$transaction((tx) => work(new PrismaAccessTx(tx, this.options.clock)), {
+    let accessTx: PrismaAccessTx | null = null;
+    const result = await this.prisma.$transaction((tx) => work((accessTx = new PrismaAccessTx(tx, this.options.clock))), {
       // Waiting for a busy request row or the ledger lock under a burst of clicks is normal.
       maxWait: 20_000,
       timeout: this.options.transactionTimeoutMs ?? 30_000,
     });
-    this.options.onCommit?.();
+    const wrote = (accessTx as PrismaAccessTx | null)?.wrote;
+    if (wrote && (wrote.ledger || wrote.jobs)) this.options.onCommit?.(wrote);
     return result;
   }
 
@@ -166,7 +168,15 @@ export class PrismaAccessStore implements AccessStore {
   }
 }
 
+/** What a committed transaction added, so that only the parts with new work are woken. */
+export interface CommitWrites {
+  ledger: boolean;
+  jobs: boolean;
+}
+
 class PrismaAccessTx implements AccessTx {
+  readonly wrote: CommitWrites = { ledger: false, jobs: false };
+
   constructor(
     private readonly tx: Tx,
     private readonly clock: Clock,
@@ -295,6 +305,7 @@ class PrismaAccessTx implements AccessTx {
   }
 
   async enqueue(effect: Effect, options: EnqueueOptions = {}): Promise<void> {
+    this.wrote.jobs = true;
     const runAt = options.runAt ?? this.clock.now();
     const payload = JSON.stringify(effect);
     const lane = options.lane ?? null;
@@ -328,7 +339,10 @@ class PrismaAccessTx implements AccessTx {
     return rows.map(toRequest);
   }
 
-  appendLedger: AccessTx["appendLedger"] = (event, at) => appendLedgerEntry(this.tx, event, at);
+  appendLedger: AccessTx["appendLedger"] = (event, at) => {
+    this.wrote.ledger = true;
+    return appendLedgerEntry(this.tx, event, at);
+  };
 }
 
 function toRequest(row: RequestRow): AccessRequestRecord {
