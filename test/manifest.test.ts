@@ -32,7 +32,7 @@ test("the manifest declares what the code uses: the slash command, interactivity
   assert.equal(typeof manifest.settings.socket_mode_enabled, "boolean");
   const scopes = new Set<string>(manifest.oauth_config.scopes.bot);
   // chat.postMessage/update, conversations.open, users.info (with email), usergroups.users.list
-  for (const scope of ["commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read"]) assert.ok(scopes.has(scope), scope);
+  for (const scope of ["commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read", "files:write"]) assert.ok(scopes.has(scope), scope);
   assert.match(manifest.features.slash_commands[0].url, /\/slack\/events$/);
   assert.match(manifest.settings.interactivity.request_url, /\/slack\/events$/);
 });
