@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
 import { EventEmitter } from "node:events";
 import os from "node:os";
 import type { App } from "@slack/bolt";
@@ -21,6 +23,7 @@ import type { LoadedPolicy } from "./domain/policy-model.js";
 import { PrismaInteractionInbox } from "./db/prisma-interaction-inbox.js";
 import { PrismaJobQueue } from "./db/prisma-job-queue.js";
 import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
+import { claimOverflowJournal, type OverflowJournal } from "./slack/claim-overflow-journal.js";
 import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
 import { AckThreadReceiver, startAckThread, type AckThread } from "./slack/start-ack-thread.js";
 import { performDigestJob } from "./digest/digest-jobs.js";
@@ -91,6 +94,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 
   const ownsDatabase = !options.database;
   let startedAckThread: AckThread | null = null;
+  let overflowJournal: OverflowJournal | null = null;
   const db = options.database ?? (await openDatabase({ target: resolveDatabaseTarget(env), migrate: config.autoMigrate, logger: log }));
   try {
     const pending = await db.migrationsPending();
@@ -202,11 +206,18 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       for (const entry of left) await inbox.record(entry.key, entry.body, 0);
       clearInboxJournal(db.durableInbox.path);
       if (left.length > 0) log.warn({ interactions: left.length }, "recovered acknowledged interactions from the inbox journal; they run now unless already done");
+    } else {
+      // One directory per database: a journal's entries belong to the database it was written for.
+      const database = createHash("sha256").update(db.durableInbox.pool.connectionString).digest("hex").slice(0, 16);
+      const journal = (overflowJournal = claimOverflowJournal(path.join(path.resolve(config.inboxJournalDir), database)));
+      for (const entry of journal.leftovers) await inbox.record(entry.key, entry.body, 0);
+      journal.clearLeftovers();
+      if (journal.leftovers.length > 0) log.warn({ interactions: journal.leftovers.length }, "recovered acknowledged interactions from an inbox overflow journal; they run now unless already done");
     }
     await app.start();
     const ackThread = (startedAckThread = await startAckThread({
       receiver,
-      data: { config, durableInbox: db.durableInbox, clockOffsetMs: clock.now().getTime() - Date.now(), replayAfterMs: REPLAY_AFTER_MS, slackTimeoutMs: options.slackTimeoutMs ?? 10_000 },
+      data: { config, durableInbox: db.durableInbox, overflowJournal: overflowJournal?.path ?? null, clockOffsetMs: clock.now().getTime() - Date.now(), replayAfterMs: REPLAY_AFTER_MS, slackTimeoutMs: options.slackTimeoutMs ?? 10_000 },
       log,
       health,
       runner,
@@ -311,11 +322,13 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
           false,
         );
         if (!finished) log.warn({ deadlineMs: deadline }, "shutdown deadline reached; in-flight work resumes on the next start");
+        overflowJournal?.release();
         if (ownsDatabase) await withTimeout(db.close(), 5_000, undefined);
       },
     };
   } catch (error) {
     await startedAckThread?.stop(2_000);
+    overflowJournal?.release();
     if (ownsDatabase) await db.close();
     throw error;
   }

@@ -25,6 +25,12 @@ export interface AppConfig {
    * The flush costs a disk round trip on every ack (bench/RESULTS.md).
    */
   inboxFlush: boolean;
+  /**
+   * On PostgreSQL: where an interaction is journalled when its inbox row takes longer than a
+   * few milliseconds to commit, so that the ack need not wait (ack-thread.ts). Keep it on a
+   * volume that outlives the process (in Kubernetes, an emptyDir survives container restarts).
+   */
+  inboxJournalDir: string;
   groupCacheSeconds: number;
   /** When the ledger head is published besides start-up and the policy's checkpoint_schedule (0 turns a rule off). */
   checkpoint: {
@@ -86,6 +92,7 @@ const envSchema = z.object({
     .default("* * * * *")
     .refine((value) => cron.validate(value), "ACCESSBOT_SWEEP_SCHEDULE must be a cron expression, e.g. \"* * * * *\" (every minute) or \"*/5 * * * * *\" (every 5 seconds)"),
   ACCESSBOT_AUTO_MIGRATE: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_AUTO_MIGRATE must be true or false" }).default("true"),
+  ACCESSBOT_INBOX_JOURNAL_DIR: z.string().min(1).default("./.data/inbox-journal"),
   ACCESSBOT_INBOX_FLUSH: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_INBOX_FLUSH must be true or false" }).default("false"),
   ACCESSBOT_GROUP_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600, "ACCESSBOT_GROUP_CACHE_SECONDS must be at most 3600").default(60),
   ACCESSBOT_CHECKPOINT_EVERY_ENTRIES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_ENTRIES", "entries", 1_000_000, 100),
@@ -120,6 +127,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sweepSchedule: values.ACCESSBOT_SWEEP_SCHEDULE,
     autoMigrate: values.ACCESSBOT_AUTO_MIGRATE === "true" || values.ACCESSBOT_AUTO_MIGRATE === "1",
     inboxFlush: values.ACCESSBOT_INBOX_FLUSH === "true" || values.ACCESSBOT_INBOX_FLUSH === "1",
+    inboxJournalDir: values.ACCESSBOT_INBOX_JOURNAL_DIR,
     groupCacheSeconds: values.ACCESSBOT_GROUP_CACHE_SECONDS,
     checkpoint: { everyEntries: values.ACCESSBOT_CHECKPOINT_EVERY_ENTRIES, everyMinutes: values.ACCESSBOT_CHECKPOINT_EVERY_MINUTES },
     audit: { webhookUrl: values.AUDIT_WEBHOOK_URL, webhookSecret: values.AUDIT_WEBHOOK_SECRET, checkpointWebhookUrl: values.AUDIT_CHECKPOINT_WEBHOOK },

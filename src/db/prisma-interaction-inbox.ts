@@ -20,7 +20,15 @@ export class PrismaInteractionInbox implements InteractionInbox {
       ON CONFLICT (dedupe_key) DO NOTHING`;
   }
 
+  /**
+   * An upsert, not an update: on PostgreSQL the ack thread's row may still be committing when
+   * the listener finishes (ack-thread.ts journals it meanwhile); arriving after this, its
+   * insert finds the key done and does nothing, so a finished interaction is never replayed.
+   */
   async settle(key: string): Promise<void> {
-    await this.prisma.$executeRaw`UPDATE job SET done_at = now(), outcome = 'done', locked_by = NULL, locked_until = NULL WHERE dedupe_key = ${key} AND done_at IS NULL`;
+    const payload = JSON.stringify({ key, settled: true });
+    await this.prisma.$executeRaw`
+      INSERT INTO job (kind, payload, dedupe_key, run_at, done_at, outcome) VALUES (${INBOX_JOB_KIND}, ${payload}::jsonb, ${key}, now(), now(), 'done')
+      ON CONFLICT (dedupe_key) DO UPDATE SET done_at = now(), outcome = 'done', locked_by = NULL, locked_until = NULL WHERE job.done_at IS NULL`;
   }
 }

@@ -6,6 +6,8 @@ import type { HealthReport } from "./create-bolt-app.js";
 export interface AckThreadData {
   config: AppConfig;
   durableInbox: Exclude<DurableInboxTarget, null>;
+  /** On PostgreSQL: this process's journal for interactions whose inbox row was slow to commit (claim-overflow-journal.ts). */
+  overflowJournal: string | null;
   /** The bot's clock minus the wall clock: replay times in the inbox are in the bot's time. */
   clockOffsetMs: number;
   replayAfterMs: number;

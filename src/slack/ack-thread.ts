@@ -8,7 +8,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { createBoltApp, type HealthReport } from "./create-bolt-app.js";
 import type { AckThreadData, FromAckThread, ToAckThread } from "./ack-thread-protocol.js";
-import { InboxJournal } from "./inbox-journal.js";
+import { clearInboxJournal, InboxJournal } from "./inbox-journal.js";
 import { acksWithoutBody, INBOX_JOB_KIND, inboxKey, isInteraction } from "./interaction-inbox.js";
 
 const port = parentPort;
@@ -44,20 +44,124 @@ function openDurableRecord(): DurableRecord {
   // this process, as the PGlite journal (written, not fsynced) does. See AppConfig.inboxFlush.
   const pool = new pg.Pool({
     connectionString: target.pool.connectionString,
-    max: 4,
+    max: 8,
     connectionTimeoutMillis: 5_000,
     statement_timeout: 5_000,
     options: data.config.inboxFlush ? undefined : "-c synchronous_commit=off",
   });
   pool.on("error", (err) => log.warn({ err }, "an idle inbox connection failed"));
-  return {
-    async record(key, body) {
-      const runAt = new Date(Date.now() + data.clockOffsetMs + data.replayAfterMs);
-      await pool.query("INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES ($1, $2::jsonb, $3, $4) ON CONFLICT (dedupe_key) DO NOTHING", [INBOX_JOB_KIND, JSON.stringify({ key, body }), key, runAt]);
-      return undefined;
-    },
-    close: () => pool.end(),
+  const insert = (key: string, body: unknown) => {
+    const runAt = new Date(Date.now() + data.clockOffsetMs + data.replayAfterMs);
+    return pool.query("INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES ($1, $2::jsonb, $3, $4) ON CONFLICT (dedupe_key) DO NOTHING", [INBOX_JOB_KIND, JSON.stringify({ key, body }), key, runAt]);
   };
+  if (!data.overflowJournal) {
+    return {
+      record: async (key, body) => {
+        await insert(key, body);
+        return undefined;
+      },
+      close: () => pool.end(),
+    };
+  }
+  const overflow = new OverflowRecord(new InboxJournal(data.overflowJournal), data.overflowJournal, insert, log);
+  return {
+    record: (key, body) => overflow.record(key, body),
+    close: async () => {
+      await overflow.close();
+      await pool.end();
+    },
+  };
+}
+
+/** How long an ack waits for the inbox row's commit before it journals the interaction instead. */
+const INBOX_COMMIT_BUDGET_MS = 3;
+const OVERFLOW_RETRY_MS = 1_000;
+
+/**
+ * The inbox row on PostgreSQL, with a local journal for the slow tail: the ack waits for the
+ * row's commit for at most INBOX_COMMIT_BUDGET_MS; a commit that takes longer (a busy
+ * database, a failover) goes on in the background while the interaction is appended to this
+ * process's journal and acked. Either record survives this process: the row for every
+ * replica, the journal for whoever starts on this directory next (main.ts copies leftover
+ * journals into the table before it takes requests). An insert that fails is retried until it
+ * succeeds; the journal keeps only entries whose row is not committed yet. An insert that fails
+ * within the budget fails the request, as before: nothing is acked that was not recorded.
+ */
+class OverflowRecord {
+  /** Journal end offsets of entries whose row is not committed yet, in append order. */
+  private readonly pending: Array<{ end: number; key: string; body: unknown; done: boolean }> = [];
+  private inFlight = new Set<Promise<unknown>>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly journal: InboxJournal,
+    private readonly file: string,
+    private readonly insert: (key: string, body: unknown) => Promise<unknown>,
+    private readonly log: { warn(details: object, message: string): void },
+  ) {}
+
+  async record(key: string, body: unknown): Promise<undefined> {
+    const committing = this.insert(key, body);
+    let settled = false;
+    const outcome = committing.then(
+      () => ((settled = true), "committed" as const),
+      (error: unknown) => {
+        settled = true;
+        throw error;
+      },
+    );
+    const slow = new Promise<"slow">((resolve) => setTimeout(() => resolve("slow"), INBOX_COMMIT_BUDGET_MS).unref());
+    outcome.catch(() => undefined);
+    if ((await Promise.race([outcome, slow])) === "committed" || settled) {
+      await outcome;
+      return undefined;
+    }
+    const entry = { end: this.journal.append({ key, body }), key, body, done: false };
+    this.pending.push(entry);
+    this.track(outcome, entry);
+    return undefined;
+  }
+
+  private track(outcome: Promise<unknown>, entry: { end: number; key: string; body: unknown; done: boolean }): void {
+    const work = outcome.then(
+      () => {
+        entry.done = true;
+        this.scheduleCompaction();
+      },
+      (error: unknown) => {
+        this.log.warn({ err: error, key: entry.key }, "an acknowledged interaction's inbox row did not commit; it is journalled and retried");
+        if (!this.closed) setTimeout(() => this.track(this.insert(entry.key, entry.body), entry), OVERFLOW_RETRY_MS).unref();
+      },
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private scheduleCompaction(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.compact();
+    }, 1_000);
+    this.timer.unref();
+  }
+
+  private compact(): void {
+    let through = 0;
+    while (this.pending[0]?.done) through = this.pending.shift()!.end;
+    if (through > 0) this.journal.compact(through);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.compact();
+    this.journal.close();
+    // Every row committed: nothing is left for the next start.
+    if (this.pending.length === 0) clearInboxJournal(this.file);
+  }
 }
 
 const durable = openDurableRecord();
