@@ -444,20 +444,24 @@ async function clicksThenCrash(t: TestContext, kind: "postgres" | "pglite"): Pro
   });
 }
 
-describe("crash recovery (a): kill -9 while the grant webhook call hangs", { concurrency: true }, () => {
-  for (const { kind, skip } of kinds) {
-    test(`${kind}: after a restart the grant job resumes, provisions once, and only then is the grant active`, { timeout: 200_000, skip }, (t) => grantHangs(t, kind));
-  }
-});
+// Each scenario spends most of its time waiting (for a lease to end, for a one-minute grant to
+// expire), and each has its own database, simulator and webhook, so they run side by side.
+describe("crash recovery, the scenarios side by side", { concurrency: true }, () => {
+  describe("crash recovery (a): kill -9 while the grant webhook call hangs", { concurrency: true }, () => {
+    for (const { kind, skip } of kinds) {
+      test(`${kind}: after a restart the grant job resumes, provisions once, and only then is the grant active`, { timeout: 200_000, skip }, (t) => grantHangs(t, kind));
+    }
+  });
 
-describe("crash recovery (b): kill -9 while the revoke call hangs after expiry", { concurrency: true }, () => {
-  for (const { kind, skip } of kinds) {
-    test(`${kind}: after a restart the revoke is retried and completes, de-provisioned once`, { timeout: 240_000, skip }, (t) => revokeHangs(t, kind));
-  }
-});
+  describe("crash recovery (b): kill -9 while the revoke call hangs after expiry", { concurrency: true }, () => {
+    for (const { kind, skip } of kinds) {
+      test(`${kind}: after a restart the revoke is retried and completes, de-provisioned once`, { timeout: 240_000, skip }, (t) => revokeHangs(t, kind));
+    }
+  });
 
-describe(`crash recovery (c): ${CLICKS} Approve clicks acknowledged, kill -9 ~250 ms later`, { concurrency: true }, () => {
-  for (const { kind, skip } of kinds) {
-    test(`${kind}: every acknowledged click is recorded and acted on after the restart`, { timeout: 175_000, skip }, (t) => clicksThenCrash(t, kind));
-  }
+  describe(`crash recovery (c): ${CLICKS} Approve clicks acknowledged, kill -9 ~250 ms later`, { concurrency: true }, () => {
+    for (const { kind, skip } of kinds) {
+      test(`${kind}: every acknowledged click is recorded and acted on after the restart`, { timeout: 175_000, skip }, (t) => clicksThenCrash(t, kind));
+    }
+  });
 });
