@@ -207,8 +207,10 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       clearInboxJournal(db.durableInbox.path);
       if (left.length > 0) log.warn({ interactions: left.length }, "recovered acknowledged interactions from the inbox journal; they run now unless already done");
     } else {
-      // One directory per database: a journal's entries belong to the database it was written for.
-      const database = createHash("sha256").update(db.durableInbox.pool.connectionString).digest("hex").slice(0, 16);
+      // One directory per database: a journal's entries belong to the database it was written
+      // for. Named by server, database and schema, not credentials, which may be rotated.
+      const where = new URL(db.durableInbox.pool.connectionString);
+      const database = createHash("sha256").update(`${where.host}${where.pathname}?${where.searchParams.get("options") ?? ""}${where.searchParams.get("schema") ?? ""}`).digest("hex").slice(0, 16);
       const journal = (overflowJournal = claimOverflowJournal(path.join(path.resolve(config.inboxJournalDir), database)));
       for (const entry of journal.leftovers) await inbox.record(entry.key, entry.body, 0);
       journal.clearLeftovers();

@@ -82,20 +82,23 @@ export class AuditRelay {
   }
 
   private async deliverDue(sink: AuditSink): Promise<void> {
-    if (!this.ensured.has(sink.name)) {
+    // One read decides whether there is anything to do: most nudges find the sink caught up
+    // (or another replica on it), and a lease round trip for nothing costs three statements.
+    const readState = () => this.prisma.$queryRaw<Array<{ behind: boolean; held: boolean; waiting: boolean }>>`
+      SELECT coalesce((SELECT max(seq) FROM ledger_entry), 0) > c.delivered_seq AS behind,
+             (c.lease_until IS NOT NULL AND c.lease_until >= ${new Date()} AND c.lease_owner IS DISTINCT FROM ${this.owner}) AS held,
+             (c.next_attempt_at IS NOT NULL AND c.next_attempt_at > ${new Date(this.clock.now())}) AS waiting
+        FROM audit_sink_cursor c WHERE c.sink = ${sink.name}`;
+    let [state] = this.ensured.has(sink.name) ? await readState() : [];
+    if (!state) {
+      // First delivery of this sink in this process (or its row is gone): create the cursor.
       const startAtHead = sink.startAtHead === true;
       await this.prisma.$executeRaw`INSERT INTO audit_sink_cursor (sink, delivered_seq)
         SELECT ${sink.name}, CASE WHEN ${startAtHead}::boolean THEN coalesce((SELECT max(seq) FROM ledger_entry), 0) ELSE 0 END
         ON CONFLICT (sink) DO NOTHING`;
       this.ensured.add(sink.name);
+      [state] = await readState();
     }
-    // One read decides whether there is anything to do: most nudges find the sink caught up
-    // (or another replica on it), and a lease round trip for nothing costs three statements.
-    const [state] = await this.prisma.$queryRaw<Array<{ behind: boolean; held: boolean; waiting: boolean }>>`
-      SELECT coalesce((SELECT max(seq) FROM ledger_entry), 0) > c.delivered_seq AS behind,
-             (c.lease_until IS NOT NULL AND c.lease_until >= ${new Date()} AND c.lease_owner IS DISTINCT FROM ${this.owner}) AS held,
-             (c.next_attempt_at IS NOT NULL AND c.next_attempt_at > ${new Date(this.clock.now())}) AS waiting
-        FROM audit_sink_cursor c WHERE c.sink = ${sink.name}`;
     if (state && (!state.behind || state.held || state.waiting)) return;
     const cursor = await this.takeLease(sink.name);
     if (!cursor) return; // another replica is delivering this sink right now
