@@ -282,6 +282,7 @@ for (const target of testDatabases) {
         };
         await retryUntil(() => t.sim.files().filter((file) => file.completed).length >= 2);
         assert.equal(t.sim.messages("C0AUDIT").filter((message) => message.text.startsWith("Access digest")).length, 1);
+        assert.equal(t.sim.callsTo("files.completeUploadExternal").filter((call) => call.result.ok === false).length, 2, "the two injected failures happened");
         assert.equal(t.sim.files().filter((file) => file.completed && file.filename.endsWith(".png")).length, 1, "one chart: none uploaded again once it was complete");
         assert.equal(t.sim.files().filter((file) => file.completed && file.filename.endsWith(".csv")).length, 1);
         assert.equal(await db.prisma.ledgerEntry.count({ where: { type: "digest.posted" } }), 1);

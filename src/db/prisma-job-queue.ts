@@ -87,6 +87,19 @@ export class PrismaJobQueue implements JobQueue {
     return added > 0;
   }
 
+  /**
+   * Claims the one job with `dedupeKey` if it is neither done nor leased (a command that runs a
+   * scheduled job on demand, e.g. `digest --post`); null when a worker holds it or it is done.
+   */
+  async claimByKey(dedupeKey: string, workerId: string, leaseMs: number): Promise<ClaimedJob | null> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: bigint; kind: string; payload: unknown; lane: string | null; attempts: number; locked_until: Date }>>`
+      UPDATE job SET locked_by = ${workerId}, locked_until = ${new Date(Date.now() + leaseMs)}, attempts = attempts + 1
+      WHERE dedupe_key = ${dedupeKey} AND done_at IS NULL AND (locked_until IS NULL OR locked_until < ${new Date()})
+      RETURNING id, kind, payload, lane, attempts, locked_until`;
+    const row = rows[0];
+    return row ? { id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until } : null;
+  }
+
   /** Forgets finished jobs older than `before` (the ledger, not the job table, is the record). */
   async purgeDone(before: Date): Promise<number> {
     return this.prisma.$executeRaw`DELETE FROM job WHERE done_at IS NOT NULL AND done_at < ${before}`;

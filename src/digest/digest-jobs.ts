@@ -1,3 +1,4 @@
+import { SYSTEM_ACTOR } from "../domain/describe-actor.js";
 import { appendLedgerEntry } from "../ledger/append-ledger-entry.js";
 import { buildDigestMessage } from "../slack/blocks/build-digest-message.js";
 import type { DigestReport } from "./build-digest-report.js";
@@ -31,7 +32,7 @@ async function remindDigest(deps: DigestDeps, payload: { since: string; round: n
   await prisma.$transaction(async (tx) => {
     // The row before the ledger, as a sign-off does: one lock order, no deadlock.
     await tx.digestReview.update({ where: { since }, data: { reminderTs: { push: ts } } });
-    await appendLedgerEntry(tx, { type: "digest.reminded", actor: { kind: "system", name: "accessbot" }, data: { since: payload.since, round: payload.round, sha256: row.sha256, channel: row.channelId, ts, review_group: policy.settings.reviewGroup } }, deps.now);
+    await appendLedgerEntry(tx, { type: "digest.reminded", actor: SYSTEM_ACTOR, data: { since: payload.since, round: payload.round, sha256: row.sha256, channel: row.channelId, ts, review_group: policy.settings.reviewGroup } }, deps.now);
     if (payload.round < MAX_DIGEST_REMINDERS) {
       const next = payload.round + 1;
       await enqueueDigestJob(tx, REMIND_DIGEST_JOB_KIND, { since: payload.since, round: next }, `digest-remind:${payload.since}:${next}`, new Date(deps.now.getTime() + policy.settings.reviewWithinSeconds * 1000));

@@ -5,6 +5,7 @@ import path from "node:path";
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import { createPrismaLedgerQuery } from "../audit/ledger-query.js";
+import { SYSTEM_ACTOR } from "../domain/describe-actor.js";
 import type { DigestPeriod } from "../domain/digest-period.js";
 import type { Policy } from "../domain/policy-model.js";
 import type { DigestReview, PrismaClient } from "../generated/prisma/client.js";
@@ -40,8 +41,6 @@ export function digestJobKey(period: DigestPeriod): string {
 export function digestJobPayload(period: DigestPeriod): DigestJobPayload {
   return { since: period.since.toISOString(), until: period.until.toISOString(), timeZone: period.timeZone };
 }
-
-const SYSTEM = { kind: "system" as const, name: "accessbot" };
 
 /** What the digest's messages show now, from its row and the policy in force. */
 export function digestMessageState(row: DigestReview, policy: Policy, reminderRound = 0): DigestMessageState {
@@ -102,7 +101,7 @@ export async function postDigest(deps: DigestDeps, payload: DigestJobPayload): P
         tx,
         {
           type: "digest.posted",
-          actor: SYSTEM,
+          actor: SYSTEM_ACTOR,
           data: { since: payload.since, until: payload.until, timezone: payload.timeZone, sha256: current.sha256, channel: current.channelId, ts, chart_file_id: current.chartFileId, requests: report.requests, ledger_head: report.ledger.head_seq, review_group: policy.settings.reviewGroup },
         },
         deps.now,

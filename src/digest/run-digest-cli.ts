@@ -127,13 +127,11 @@ async function postFromCli(prisma: PrismaClient, period: DigestPeriod, env: Node
     out.log(`The digest of the period starting ${period.since.toISOString()} was already posted (${posted.channelId}, ts ${posted.messageTs}); nothing was posted again.`);
     return 0;
   }
-  await new PrismaJobQueue(prisma).enqueueOnce(DIGEST_JOB_KIND, digestJobPayload(period), key, now);
+  const queue = new PrismaJobQueue(prisma);
+  await queue.enqueueOnce(DIGEST_JOB_KIND, digestJobPayload(period), key, now);
   const owner = `cli:${process.pid}`;
-  const claimed = await prisma.$queryRaw<Array<{ id: bigint; payload: unknown }>>`
-    UPDATE job SET locked_by = ${owner}, locked_until = now() + interval '15 minutes', attempts = attempts + 1
-    WHERE dedupe_key = ${key} AND done_at IS NULL AND (locked_until IS NULL OR locked_until < now())
-    RETURNING id, payload`;
-  const job = claimed[0];
+  // The bot's own lease for the digest job: long enough to verify a large ledger.
+  const job = await queue.claimByKey(key, owner, 15 * 60_000);
   if (!job) {
     out.error("The running bot is posting this digest right now (it holds the job); nothing more was posted.");
     return 1;
@@ -143,10 +141,10 @@ async function postFromCli(prisma: PrismaClient, period: DigestPeriod, env: Node
   const log = createLogger("warn");
   try {
     await performDigestJob({ prisma, client, policy: () => policy, log, now }, DIGEST_JOB_KIND, job.payload);
-    await prisma.$executeRaw`UPDATE job SET done_at = now(), outcome = 'done', locked_by = NULL, locked_until = NULL WHERE id = ${job.id}`;
+    await queue.complete(job, owner, "done");
   } catch (error) {
     // Left to the bot (or the next --post) to resume from where this stopped.
-    await prisma.$executeRaw`UPDATE job SET locked_by = NULL, locked_until = NULL, last_error = ${(error as Error).message} WHERE id = ${job.id}`;
+    await queue.retry(job, owner, now, (error as Error).message);
     out.error(`Posting the digest failed: ${(error as Error).message}. What was done is kept; run the command again (or let the bot retry) to finish.`);
     return 1;
   }

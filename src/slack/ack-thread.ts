@@ -103,23 +103,14 @@ class OverflowRecord {
 
   async record(key: string, body: unknown): Promise<undefined> {
     const committing = this.insert(key, body);
-    let settled = false;
-    const outcome = committing.then(
-      () => ((settled = true), "committed" as const),
-      (error: unknown) => {
-        settled = true;
-        throw error;
-      },
-    );
-    const slow = new Promise<"slow">((resolve) => setTimeout(() => resolve("slow"), INBOX_COMMIT_BUDGET_MS).unref());
-    outcome.catch(() => undefined);
-    if ((await Promise.race([outcome, slow])) === "committed" || settled) {
-      await outcome;
-      return undefined;
-    }
+    const committed = committing.then(() => true);
+    // A failure after the budget is track()'s to retry; one within it fails the request.
+    committed.catch(() => undefined);
+    const budget = new Promise<false>((resolve) => setTimeout(() => resolve(false), INBOX_COMMIT_BUDGET_MS).unref());
+    if (await Promise.race([committed, budget])) return undefined;
     const entry = { end: this.journal.append({ key, body }), key, body, done: false };
     this.pending.push(entry);
-    this.track(outcome, entry);
+    this.track(committing, entry);
     return undefined;
   }
 

@@ -1,6 +1,5 @@
-import { CSV_EOL, formatCsvHeader, formatCsvRow } from "../format-csv-row.js";
-import { formatJsonlLine } from "../format-jsonl-line.js";
-import { readLedgerRows, type LedgerRowFilter } from "../read-ledger-rows.js";
+import type { LedgerRowFilter } from "../read-ledger-rows.js";
+import { writeLedgerExport } from "../write-ledger-export.js";
 import type { AuditCliContext } from "./audit-cli-context.js";
 import { AuditExitCode } from "./audit-cli-error.js";
 import { openAuditDatabase } from "./open-audit-database.js";
@@ -22,20 +21,9 @@ export async function runExportCommand(args: ExportArgs, ctx: AuditCliContext): 
     const filtered = Object.keys(filter).length > 0;
 
     const output = await openOutputStream(args.out, ctx.stdout);
-    let count = 0;
-    let first: bigint | null = null;
-    let last: bigint | null = null;
+    let summary;
     try {
-      // The BOM makes Excel read the file as UTF-8 (names and reasons are not all ASCII).
-      if (args.format === "csv") await output.write(`\ufeff${formatCsvHeader()}${CSV_EOL}`);
-      const format = args.format === "csv" ? formatCsvRow : formatJsonlLine;
-      const eol = args.format === "csv" ? CSV_EOL : "\n";
-      for await (const page of readLedgerRows(db.query, { filter })) {
-        await output.write(page.map(format).join(eol) + eol);
-        first ??= page[0]!.seq;
-        last = page[page.length - 1]!.seq;
-        count += page.length;
-      }
+      summary = await writeLedgerExport(db.query, filter, args.format, (text) => output.write(text));
       await output.close();
     } catch (error) {
       await output.discard();
@@ -44,6 +32,7 @@ export async function runExportCommand(args: ExportArgs, ctx: AuditCliContext): 
 
     // With no --out the data is on stdout, so the summary goes to stderr.
     const say = (text: string) => (args.out === null ? ctx.out.error(text) : ctx.out.log(text));
+    const { count, first, last } = summary;
     const range = count > 0 ? ` (seq ${first}..${last})` : "";
     say(`Exported ${count.toLocaleString("en-US")} entries${range} as ${args.format.toUpperCase()}${args.out === null ? "" : ` to ${args.out}`}.`);
     if (filtered && args.format === "jsonl") {
