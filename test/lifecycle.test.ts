@@ -279,6 +279,9 @@ for (const target of testDatabases) {
       release();
       assert.match(replyText((await clicked).reply), /access is being set up on `hook-db`/);
       await bot().bot.settle();
+      // The released webhook answer may still be on its way back to the provisioning job.
+      for (let tries = 0; tries < 50 && (await grantOf(id)).status === "PROVISIONING"; tries++) await new Promise((resolve) => setTimeout(resolve, 200));
+      await bot().bot.settle();
 
       const grant = await grantOf(id);
       assert.equal(grant.status, "ACTIVE");
