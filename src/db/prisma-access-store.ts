@@ -11,8 +11,9 @@ import type {
 } from "../domain/access-records.js";
 import type { Effect, EnqueueOptions } from "../domain/effects.js";
 import { HOME_LIMITS, type HomeQuery, type HomeRecords } from "../domain/home-records.js";
-import type { AccessStore, AccessTx, Clock } from "../domain/ports.js";
-import { appendLedgerEntry } from "../ledger/append-ledger-entry.js";
+import type { AccessStore, AccessTx, Clock, LedgerEntryRef } from "../domain/ports.js";
+import { appendLedgerEntries } from "../ledger/append-ledger-entry.js";
+import type { LedgerEventInput } from "../ledger/ledger-hash.js";
 
 type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
@@ -32,7 +33,12 @@ export class PrismaAccessStore implements AccessStore {
 
   async transaction<T>(work: (tx: AccessTx) => Promise<T>): Promise<T> {
     let accessTx: PrismaAccessTx | null = null;
-    const result = await this.prisma.$transaction((tx) => work((accessTx = new PrismaAccessTx(tx, this.options.clock))), {
+    const result = await this.prisma.$transaction(async (tx) => {
+      const opened = (accessTx = new PrismaAccessTx(tx, this.options.clock));
+      const value = await work(opened);
+      await opened.flushLedger();
+      return value;
+    }, {
       // Waiting for a busy request row or the ledger lock under a burst of clicks is normal.
       maxWait: 20_000,
       timeout: this.options.transactionTimeoutMs ?? 30_000,
@@ -176,6 +182,8 @@ export interface CommitWrites {
 
 class PrismaAccessTx implements AccessTx {
   readonly wrote: CommitWrites = { ledger: false, jobs: false };
+  private readonly pendingLedger: Array<{ event: LedgerEventInput; at: Date }> = [];
+  private readonly pendingVotes: Array<{ vote: VoteRecord; entry: LedgerEntryRef }> = [];
 
   constructor(
     private readonly tx: Tx,
@@ -213,8 +221,8 @@ class PrismaAccessTx implements AccessTx {
     return rows.map(toVote);
   }
 
-  async insertVote(vote: VoteRecord, ledgerSeq: bigint): Promise<void> {
-    await this.tx.vote.create({ data: { ...vote, ledgerSeq } });
+  async insertVote(vote: VoteRecord, entry: LedgerEntryRef): Promise<void> {
+    this.pendingVotes.push({ vote, entry });
   }
 
   async insertGrant(grant: GrantRecord): Promise<void> {
@@ -339,10 +347,18 @@ class PrismaAccessTx implements AccessTx {
     return rows.map(toRequest);
   }
 
-  appendLedger: AccessTx["appendLedger"] = (event, at) => {
+  appendLedger: AccessTx["appendLedger"] = async (event, at) => {
     this.wrote.ledger = true;
-    return appendLedgerEntry(this.tx, event, at);
+    return { pendingIndex: this.pendingLedger.push({ event, at }) - 1 };
   };
+
+  /** Writes the transaction's ledger entries, and the votes that point at them, just before the commit. */
+  async flushLedger(): Promise<void> {
+    const appended = await appendLedgerEntries(this.tx, this.pendingLedger);
+    if (this.pendingVotes.length > 0) {
+      await this.tx.vote.createMany({ data: this.pendingVotes.map(({ vote, entry }) => ({ ...vote, ledgerSeq: appended[entry.pendingIndex]!.seq })) });
+    }
+  }
 }
 
 function toRequest(row: RequestRow): AccessRequestRecord {

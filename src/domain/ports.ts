@@ -25,9 +25,12 @@ export interface Clock {
   now(): Date;
 }
 
-export interface AppendedEntry {
-  seq: bigint;
-  hash: string;
+/**
+ * An entry the transaction will append. Its seq and hash are assigned when the transaction
+ * commits, so rows that point at it (a vote's ledger_seq) are given the reference instead.
+ */
+export interface LedgerEntryRef {
+  readonly pendingIndex: number;
 }
 
 /** Operations that must run inside one database transaction. */
@@ -40,7 +43,8 @@ export interface AccessTx {
   transitionRequest(id: string, from: RequestStatus, patch: Pick<AccessRequestRecord, "status"> & Partial<AccessRequestRecord>): Promise<boolean>;
   patchRequest(id: string, patch: Partial<Pick<AccessRequestRecord, "remindedAt">>): Promise<void>;
   listVotes(requestId: string): Promise<VoteRecord[]>;
-  insertVote(vote: VoteRecord, ledgerSeq: bigint): Promise<void>;
+  /** The vote row is written with the seq `entry` gets at commit. */
+  insertVote(vote: VoteRecord, entry: LedgerEntryRef): Promise<void>;
   insertGrant(grant: GrantRecord): Promise<void>;
   /** Loads a grant and locks its row; accepts a grant id or its request id. */
   lockGrant(idOrRequestId: string): Promise<GrantRecord | null>;
@@ -63,8 +67,11 @@ export interface AccessTx {
   recordHomeOpened(userId: string, at: Date): Promise<void>;
   /** Queues durable after-commit work; it exists exactly when this transaction commits. */
   enqueue(effect: Effect, options?: EnqueueOptions): Promise<void>;
-  /** Appends to the hash-chained ledger; serialized with every other append. */
-  appendLedger(event: LedgerEventInput, at: Date): Promise<AppendedEntry>;
+  /**
+   * Appends to the hash-chained ledger, in call order, when the transaction commits: the
+   * ledger's lock (which serialises every append) is then held only for the append itself.
+   */
+  appendLedger(event: LedgerEventInput, at: Date): Promise<LedgerEntryRef>;
 }
 
 export interface AccessStore {

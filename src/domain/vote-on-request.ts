@@ -62,7 +62,7 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
         { ...common, type: "request.denied", data: { decision: "deny", reason: denyReason, voter_groups: groupsOf(input.voter.id, membership), policy_sha256: loaded.sha256, seen } },
         now,
       );
-      await tx.insertVote(vote, entry.seq);
+      await tx.insertVote(vote, entry);
       await tx.transitionRequest(request.id, "PENDING", { status: "DENIED", decidedAt: now, decidedBy: input.voter.id, denyReason });
       await enqueueNotice(tx, request.requesterId, { kind: "outcome", requestId: request.id, change: { kind: "denied", voterId: input.voter.id, reason: denyReason } }, `denied:${request.id}`);
       await enqueueRefresh(tx, request.id);
@@ -86,7 +86,7 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
       },
       now,
     );
-    await tx.insertVote(vote, entry.seq);
+    await tx.insertVote(vote, entry);
     if (!evaluation.satisfied) {
       await enqueueRefresh(tx, request.id);
       return { kind: "recorded" as const, evaluation, countedToward, outcome: "pending" as const };

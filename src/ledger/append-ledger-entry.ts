@@ -14,16 +14,31 @@ export const LEDGER_LOCK_KEY = 0x6c6564676572;
 
 /** Appends one hash-chained entry inside the caller's transaction. */
 export async function appendLedgerEntry(tx: Tx, event: LedgerEventInput, at: Date): Promise<{ seq: bigint; hash: string }> {
+  const [appended] = await appendLedgerEntries(tx, [{ event, at }]);
+  return appended!;
+}
+
+/**
+ * Appends entries, chained in order, inside the caller's transaction: the lock, the head and
+ * one INSERT of every row, so a transaction holds the ledger's lock for three statements and
+ * its commit, whatever else it did before.
+ */
+export async function appendLedgerEntries(tx: Tx, entries: ReadonlyArray<{ event: LedgerEventInput; at: Date }>): Promise<Array<{ seq: bigint; hash: string }>> {
+  if (entries.length === 0) return [];
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LEDGER_LOCK_KEY}::bigint)`;
+  // A statement of its own after the lock: in READ COMMITTED each statement takes a new
+  // snapshot, so this one sees the append that held the lock before us.
   const head = await tx.ledgerEntry.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true, ts: true } });
-  const seq = (head?.seq ?? 0n) + 1n;
-  const prevHash = head?.hash ?? GENESIS_HASH;
-  // `at` was read before the lock was ours; never let time run backwards along the chain.
-  const ts = head && head.ts.getTime() > at.getTime() ? head.ts : at;
-  const body = canonicalJson(buildEntryBody(event, seq, ts));
-  const hash = computeEntryHash(prevHash, body);
-  await tx.ledgerEntry.create({
-    data: {
+  let seq = head?.seq ?? 0n;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  let previousTs = head?.ts ?? null;
+  const rows = entries.map(({ event, at }) => {
+    seq += 1n;
+    // `at` was read before the lock was ours; never let time run backwards along the chain.
+    const ts = previousTs && previousTs.getTime() > at.getTime() ? previousTs : at;
+    const body = canonicalJson(buildEntryBody(event, seq, ts));
+    const hash = computeEntryHash(prevHash, body);
+    const row = {
       seq,
       ts,
       type: event.type,
@@ -34,7 +49,11 @@ export async function appendLedgerEntry(tx: Tx, event: LedgerEventInput, at: Dat
       body,
       prevHash,
       hash,
-    },
+    };
+    prevHash = hash;
+    previousTs = ts;
+    return row;
   });
-  return { seq, hash };
+  await tx.ledgerEntry.createMany({ data: rows });
+  return rows.map((row) => ({ seq: row.seq, hash: row.hash }));
 }
