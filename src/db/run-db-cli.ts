@@ -7,7 +7,7 @@ import { backupPglite, restorePglite, RestoreTargetNotEmptyError } from "./backu
 import pg from "pg";
 import { MigrationFailedError, MigrationHistoryError, MigrationPermissionError } from "./apply-migrations.js";
 import { connectionStringWithSearchPath, openDatabase } from "./open-database.js";
-import { DatabaseUrlError, describeDatabaseTarget, parseDatabaseUrl, PGLITE_MEMORY, resolveDatabaseTarget } from "./resolve-database-target.js";
+import { DatabaseUrlError, databaseTargetToUrl, describeDatabaseTarget, parseDatabaseUrl, PGLITE_MEMORY, resolveDatabaseTarget } from "./resolve-database-target.js";
 import {
   databaseRolesSql,
   DatabaseRolesError,
@@ -74,7 +74,7 @@ export const BACKUP_SPEC: CommandSpec = {
 export const RESTORE_SPEC: CommandSpec = {
   name: "db restore",
   usage: ["db restore --from FILE --data-dir DIR"],
-  description: "Unpack a backup made by `accessbot db backup` into DIR, which must not exist or be empty (nothing is overwritten), and open it once to check it. Start the bot on it with DATABASE_URL=pglite:DIR.",
+  description: "Unpack a backup made by `accessbot db backup` into DIR, which must not exist or be empty (nothing is overwritten), and open it once to check it. The command prints the DATABASE_URL that names it.",
   options: {
     from: { type: "string", value: "FILE", description: "the backup file" },
     "data-dir": { type: "string", value: "DIR", description: "the new PGlite data directory" },
@@ -181,7 +181,8 @@ async function restoreCommand(values: { from?: string; "data-dir"?: string }, ou
     out.error(`db restore failed: ${(error as Error).message}`);
     return 1;
   }
-  out.log(`Restored ${values.from} into ${values["data-dir"]}. Check it with: DATABASE_URL=pglite:${values["data-dir"]} accessbot audit verify`);
+  const url = databaseTargetToUrl({ kind: "pglite", dataDir: path.resolve(values["data-dir"]) });
+  out.log(`Restored ${values.from} into ${values["data-dir"]}. Check it with: DATABASE_URL='${url}' accessbot audit verify`);
   return 0;
 }
 
