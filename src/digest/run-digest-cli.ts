@@ -69,7 +69,7 @@ export async function runDigestCli(args: string[], out: Out, options: DigestCliO
   }
   const json = values.json === true || values.format === "json";
   if ([values.print, values.post, json].filter(Boolean).length > 1) {
-    out.error("Choose one of --print, --post and --json.");
+    out.error("Choose one of --print, --post and --format json (--json).");
     return 2;
   }
   if ((values.since === undefined) !== (values.until === undefined)) {
