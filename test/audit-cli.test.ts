@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { runAuditCli, type AuditCliOptions } from "../src/audit/cli/run-audit-cli.js";
+import type { ShowResultJson } from "../src/audit/cli/run-show-command.js";
+import type { VerifyResultJson } from "../src/audit/cli/verify-result-json.js";
 import { escapeCsvCell } from "../src/audit/escape-csv-cell.js";
 import type { VerifiableEntry } from "../src/ledger/ledger-record.js";
 import { verifyLedger } from "../src/audit/verify-ledger.js";
@@ -493,6 +495,86 @@ for (const target of testDatabases) {
       assert.equal(run.code, 0);
       assert.match(drawn, /100% 8\/8 entries/);
     });
+
+    test("verify --json: one object whose head is the database's, and the failure's seq after tampering", async () => {
+      const run = await cli(cliOptions, "verify", "--json");
+      assert.equal(run.code, 0, run.stderr);
+      const json = JSON.parse(run.stdout) as VerifyResultJson;
+      const stored = await rows();
+      assert.equal(json.source, "database");
+      assert.equal(json.ok, true);
+      assert.equal(json.verdict, "intact");
+      assert.equal(json.entries, stored.length);
+      assert.equal(json.firstSeq, "1");
+      assert.equal(json.lastSeq, stored.at(-1)!.seq.toString());
+      assert.equal(json.lastHash, stored.at(-1)!.hash);
+      assert.equal(json.failure, null);
+
+      const file = path.join(dir, "verify-json.jsonl");
+      assert.equal((await cli(cliOptions, "export", "--format", "jsonl", "--out", file)).code, 0);
+      const fromFile = JSON.parse((await cli({}, "verify", "--file", file, "--json")).stdout) as VerifyResultJson;
+      assert.deepEqual([fromFile.source, fromFile.verdict, fromFile.entries, fromFile.lastHash], ["file", "complete", stored.length, stored.at(-1)!.hash]);
+
+      await withTriggersOff(db, "UPDATE ledger_entry SET body = replace(body, 'Bruno Lima', 'Someone Else') WHERE seq = 2");
+      const failed = await cli(cliOptions, "verify", "--json");
+      assert.equal(failed.code, 1);
+      const failure = JSON.parse(failed.stdout) as VerifyResultJson;
+      assert.equal(failure.ok, false);
+      assert.equal(failure.verdict, "failed");
+      assert.deepEqual([failure.failure?.seq, failure.failure?.reason], ["2", "hash-mismatch"]);
+    });
+
+    test("show --json and show by grant id: the request's entries, hashes as stored", async () => {
+      const run = await cli(cliOptions, "show", REQUEST_A, "--json");
+      assert.equal(run.code, 0, run.stderr);
+      const json = JSON.parse(run.stdout) as ShowResultJson;
+      const stored = (await rows()).filter((row) => row.requestId === REQUEST_A);
+      assert.equal(json.requestId, REQUEST_A);
+      assert.equal(json.grantId, null);
+      assert.equal(json.ok, true);
+      assert.deepEqual(json.entries.map((entry) => entry.seq), stored.map((row) => row.seq.toString()));
+      assert.deepEqual(json.entries.map((entry) => entry.hash), stored.map((row) => row.hash));
+      assert.deepEqual(json.entries.map((entry) => entry.type), stored.map((row) => row.type));
+      const vote = json.entries.find((entry) => entry.type === "vote.approved")!;
+      assert.equal(vote.actor.id, SRE.user_id);
+      assert.equal(vote.seen?.recomputes, true);
+
+      // GR-4M2K8Q1Z is only in the ledger (no grant row in this seed): found through its entries.
+      const byGrant = await cli(cliOptions, "show", "gr-4m2k8q1z");
+      assert.equal(byGrant.code, 0, byGrant.stderr);
+      assert.match(byGrant.stdout, /Grant GR-4M2K8Q1Z was opened by request AR-7K3F9Q2M\./);
+      assert.match(byGrant.stdout, /5 ledger entries: seq 1, 2, 3, 4, 7\./);
+      const byGrantJson = JSON.parse((await cli(cliOptions, "show", "GR-4M2K8Q1Z", "--json")).stdout) as ShowResultJson;
+      assert.deepEqual([byGrantJson.requestId, byGrantJson.grantId, byGrantJson.entries.length], [REQUEST_A, "GR-4M2K8Q1Z", stored.length]);
+
+      const missing = await cli(cliOptions, "show", "GR-ZZZZZZZZ");
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /No grant GR-ZZZZZZZZ in the database or the ledger/);
+    });
+
+    test("export: progress goes to the progress stream, never into the data", async () => {
+      const progress = new PassThrough();
+      let drawn = "";
+      progress.on("data", (chunk: Buffer) => (drawn += chunk.toString()));
+      const stdout = new PassThrough();
+      const chunks: Buffer[] = [];
+      stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const run = await cli({ ...cliOptions, progress, stdout }, "export", "--format", "jsonl");
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(drawn, /100% 8\/8 seq .*8 entries, [\d.]+ kB written/);
+      const data = Buffer.concat(chunks).toString("utf8");
+      assert.doesNotMatch(data, /\r|\u001b|entries, /);
+      assert.equal(data.trimEnd().split("\n").map((line) => JSON.parse(line) as unknown).length, 8);
+    });
+
+    test("export --resource of a resource never seen says so on stderr (exit 0, empty export)", async () => {
+      const stdout = new PassThrough();
+      const run = await cli({ ...cliOptions, stdout }, "export", "--format", "csv", "--resource", "nope");
+      assert.equal(run.code, 0);
+      assert.match(run.stderr, /No resource "nope" was ever seen/);
+      const known = await cli({ ...cliOptions, stdout: new PassThrough() }, "export", "--format", "csv", "--resource", "billing", "--since", "2030-01-01");
+      assert.doesNotMatch(known.stderr, /was ever seen/, "a known resource with nothing in the period is not a typo");
+    });
   });
 }
 
@@ -508,8 +590,7 @@ describe("accessbot audit without a database", () => {
       [["export", "--format", "csv", "--user", "bob"], /--user must be a Slack user id like U012AB3CD/],
       [["export", "--format", "csv", "--since", "2026-11-02", "--until", "2026-11-01"], /--since must be before --until/],
       [["verify", "--checkpoint", "12:abc"], /must be SEQ:HASH/],
-      [["verify", "--nope"], /unknown option --nope; it accepts --file, --checkpoint/],
-      [["show"], /usage: accessbot audit show <request-id>/],
+      [["show"], /usage: accessbot audit show <request-id \| grant-id>/],
       [["frobnicate"], /unknown audit command "frobnicate"/],
       [["verify", "--file", "/nonexistent/export.jsonl"], /Cannot read \/nonexistent\/export\.jsonl: no such file/],
     ];
@@ -519,6 +600,11 @@ describe("accessbot audit without a database", () => {
       assert.equal(run.stderr.split("\n").length, 1, `one line for ${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, message);
     }
+    // An unknown option is a usage error: the problem, then the command's usage.
+    const unknown = await cli({ env: {} }, "verify", "--nope");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr.split("\n")[0]!, /unknown option --nope; it accepts --file, --checkpoint, --json/);
+    assert.match(unknown.stderr, /Usage: accessbot audit verify/);
   });
 
   test("a database with pending migrations is refused, not migrated", async () => {

@@ -14,7 +14,14 @@ export interface LedgerExportSummary {
  * (every column, verifiable with `audit verify --file`) or CSV (for spreadsheets) to `write`.
  * `audit export` and the digest's CSV attachment both use it, so they give the same rows.
  */
-export async function writeLedgerExport(query: LedgerQuery, filter: LedgerRowFilter, format: "csv" | "jsonl", write: (text: string) => Promise<void>): Promise<LedgerExportSummary> {
+export async function writeLedgerExport(
+  query: LedgerQuery,
+  filter: LedgerRowFilter,
+  format: "csv" | "jsonl",
+  write: (text: string) => Promise<void>,
+  /** After each page is written (progress). */
+  onPage?: (summary: Readonly<LedgerExportSummary>) => void,
+): Promise<LedgerExportSummary> {
   // The BOM makes Excel read the file as UTF-8 (names and reasons are not all ASCII).
   if (format === "csv") await write(`\ufeff${formatCsvHeader()}${CSV_EOL}`);
   const formatRow = format === "csv" ? formatCsvRow : formatJsonlLine;
@@ -25,6 +32,7 @@ export async function writeLedgerExport(query: LedgerQuery, filter: LedgerRowFil
     summary.first ??= page[0]!.seq;
     summary.last = page[page.length - 1]!.seq;
     summary.count += page.length;
+    onPage?.(summary);
   }
   return summary;
 }

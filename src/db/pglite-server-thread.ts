@@ -2,8 +2,10 @@
 // (see start-pglite-server.ts): statements run here, never on the thread that acks Slack.
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
+import { PGLITE_CONTROL_SOCKET, servePgliteControl } from "./pglite-control-socket.js";
 import { PgliteWireServer } from "./pglite-wire-server.js";
 
 export interface PgliteServerThreadData {
@@ -48,9 +50,22 @@ try {
   fs.rmSync(data.socketPath, { force: true });
   await server.listen(data.socketPath);
   fs.chmodSync(data.socketPath, 0o600);
+  // `accessbot db backup` beside the running bot: only this thread may read the files safely.
+  const control = data.dataDir === "memory://"
+    ? null
+    : await servePgliteControl(path.dirname(data.socketPath), data.password, {
+        backup: () =>
+          server.runExclusive(async () => {
+            // Flushed first, so the copy opens without replaying the WAL.
+            await db.exec("CHECKPOINT");
+            return new Uint8Array(await (await db.dumpDataDir("gzip")).arrayBuffer());
+          }),
+      });
   port.on("message", (message: { type: string }) => {
     if (message.type !== "close") return;
     void (async () => {
+      await new Promise<void>((resolve) => (control ? control.close(() => resolve()) : resolve()));
+      if (control) fs.rmSync(path.join(path.dirname(data.socketPath), PGLITE_CONTROL_SOCKET), { force: true });
       await server.close();
       // A clean close checkpoints the directory, so the next open needs no recovery.
       await db.close();

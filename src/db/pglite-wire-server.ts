@@ -53,6 +53,9 @@ export class PgliteWireServer {
   private readonly connections = new Set<Connection>();
   private readonly waiting: Connection[] = [];
   private owner: Connection | null = null;
+  /** While set, no client is given the session (a backup is reading the files). */
+  private paused = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: PgliteWireServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -73,6 +76,30 @@ export class PgliteWireServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of [...this.connections]) this.drop(connection);
     await closed;
+  }
+
+  /**
+   * Runs `fn` while no client holds the session: it waits for the current owner's transaction
+   * to end, then keeps everyone else queued until `fn` settles. Clients only wait; nothing is
+   * refused. What `fn` sees on disk is therefore a state between transactions.
+   */
+  async runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.paused) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.paused = true;
+    try {
+      while (this.owner !== null) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      return await fn();
+    } finally {
+      this.paused = false;
+      this.wakeIdleWaiters();
+      this.schedule();
+    }
+  }
+
+  private wakeIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private accept(socket: net.Socket): void {
@@ -160,6 +187,10 @@ export class PgliteWireServer {
   private schedule(): void {
     while (true) {
       if (!this.owner) {
+        if (this.paused) {
+          this.wakeIdleWaiters();
+          return;
+        }
         const next = this.waiting.shift();
         if (!next) return;
         this.owner = next;

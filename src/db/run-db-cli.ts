@@ -1,8 +1,13 @@
-import { parseArgs } from "node:util";
+import fs from "node:fs";
+import path from "node:path";
+import type { CommandSpec } from "../cli/command-spec.js";
+import { formatUsageError, parseCommandLine, UsageError } from "../cli/parse-command-line.js";
+import { renderCommandHelp } from "../cli/render-command-help.js";
+import { backupPglite, restorePglite, RestoreTargetNotEmptyError } from "./backup-pglite.js";
 import pg from "pg";
 import { MigrationFailedError, MigrationHistoryError, MigrationPermissionError } from "./apply-migrations.js";
 import { connectionStringWithSearchPath, openDatabase } from "./open-database.js";
-import { DatabaseUrlError, describeDatabaseTarget, parseDatabaseUrl, resolveDatabaseTarget } from "./resolve-database-target.js";
+import { DatabaseUrlError, databaseTargetToUrl, describeDatabaseTarget, parseDatabaseUrl, PGLITE_MEMORY, resolveDatabaseTarget } from "./resolve-database-target.js";
 import {
   databaseRolesSql,
   DatabaseRolesError,
@@ -15,62 +20,178 @@ import {
   type DatabaseRolesPlan,
 } from "./setup-database-roles.js";
 
-export const DB_USAGE = `Usage: accessbot db <command>
+const DB_EXIT_CODES: Array<[number, string]> = [
+  [0, "done"],
+  [1, "the database refused (or the backup/restore failed)"],
+  [2, "bad arguments, or no database to work on (e.g. `db backup` on PostgreSQL: use pg_dump)"],
+];
 
-  setup-roles [--admin-url URL] [--owner NAME] [--runtime NAME] [--schema NAME] [--print]
-      As a PostgreSQL administrator (--admin-url, default DATABASE_URL), create or update an
-      owner role (default ${DEFAULT_OWNER_ROLE}) that owns the schema and runs the migrations, and a
-      runtime role (default ${DEFAULT_RUNTIME_ROLE}) for the bot, which may append to the ledger but
-      never change it. The schema defaults to the URL's ?schema=, else public. Passwords come
-      from ${OWNER_PASSWORD_ENV} and ${RUNTIME_PASSWORD_ENV} when set (sent as SCRAM
-      verifiers); without ${OWNER_PASSWORD_ENV} the owner role is NOLOGIN (use SET ROLE).
-      --print writes the SQL instead of running it. Safe to run again.
-  migrate
-      Apply pending migrations to DATABASE_URL's database, as the role it names (the owner).
+export const DB_SPEC: CommandSpec = {
+  name: "db",
+  usage: ["db <command> [options]"],
+  description: "Set up, migrate, back up and restore the bot's database.",
+  options: {},
+  subcommands: [
+    { name: "setup-roles", description: "PostgreSQL: an owner role for migrations and a runtime role for the bot" },
+    { name: "migrate", description: "apply pending migrations to DATABASE_URL's database" },
+    { name: "backup", description: "PGlite: a consistent copy of the embedded database, even while the bot runs" },
+    { name: "restore", description: "PGlite: unpack a backup into a new data directory" },
+  ],
+  exitCodes: DB_EXIT_CODES,
+};
 
-Exit codes: 0 done; 1 the database refused; 2 bad arguments or no database to work on.`;
+export const SETUP_ROLES_SPEC: CommandSpec = {
+  name: "db setup-roles",
+  usage: ["db setup-roles [--admin-url URL] [--owner NAME] [--runtime NAME] [--schema NAME] [--print]"],
+  description: `As a PostgreSQL administrator, create or update an owner role that owns the schema and runs the migrations, and a runtime role for the bot, which may append to the ledger but never change it (README, "Database roles"). Passwords come from ${OWNER_PASSWORD_ENV} and ${RUNTIME_PASSWORD_ENV} when set (sent as SCRAM verifiers); without ${OWNER_PASSWORD_ENV} the owner role is NOLOGIN (use SET ROLE). Safe to run again.`,
+  options: {
+    "admin-url": { type: "string", value: "URL", description: "an administrator's PostgreSQL URL (default DATABASE_URL)" },
+    owner: { type: "string", value: "NAME", description: `the owner role (default ${DEFAULT_OWNER_ROLE})` },
+    runtime: { type: "string", value: "NAME", description: `the runtime role (default ${DEFAULT_RUNTIME_ROLE})` },
+    schema: { type: "string", value: "NAME", description: "the schema (default the URL's ?schema=, else public)" },
+    print: { type: "boolean", description: "write the SQL instead of running it" },
+  },
+  exitCodes: DB_EXIT_CODES,
+};
+
+export const MIGRATE_SPEC: CommandSpec = {
+  name: "db migrate",
+  usage: ["db migrate"],
+  description: "Apply pending migrations to DATABASE_URL's database, as the role it names (the owner).",
+  options: {},
+  exitCodes: DB_EXIT_CODES,
+};
+
+export const BACKUP_SPEC: CommandSpec = {
+  name: "db backup",
+  usage: ["db backup --out FILE"],
+  description:
+    "PGlite (DATABASE_URL unset or pglite:…): write a consistent copy of the embedded database to FILE (a gzipped tarball). Beside a running bot the bot itself takes the copy, between two transactions, and keeps serving; with nothing running this command takes the directory lock and copies it. On PostgreSQL, use pg_dump (the command is printed).",
+  options: { out: { type: "string", value: "FILE", description: "where to write the backup (replaced if it exists; written aside and renamed when complete)" } },
+  exitCodes: DB_EXIT_CODES,
+};
+
+export const RESTORE_SPEC: CommandSpec = {
+  name: "db restore",
+  usage: ["db restore --from FILE --data-dir DIR"],
+  description: "Unpack a backup made by `accessbot db backup` into DIR, which must not exist or be empty (nothing is overwritten), and open it once to check it. The command prints the DATABASE_URL that names it.",
+  options: {
+    from: { type: "string", value: "FILE", description: "the backup file" },
+    "data-dir": { type: "string", value: "DIR", description: "the new PGlite data directory" },
+  },
+  exitCodes: DB_EXIT_CODES,
+};
 
 type Out = { log(text: string): void; error(text: string): void };
 
 /** `accessbot db …`; returns the exit code. */
-export async function runDbCli(args: string[], out: Out, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDbCli(args: string[], out: Out, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<number> {
   const [command, ...rest] = args;
-  switch (command) {
-    case "setup-roles":
-      return setupRolesCommand(rest, out, env);
-    case "migrate":
-      return migrateCommand(rest, out, env);
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      out.log(DB_USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      out.error(`Unknown command "db ${command}".\n\n${DB_USAGE}`);
+  const spec = { "setup-roles": SETUP_ROLES_SPEC, migrate: MIGRATE_SPEC, backup: BACKUP_SPEC, restore: RESTORE_SPEC }[command ?? ""];
+  try {
+    if (!spec) {
+      if (command === "help") {
+        out.log(renderCommandHelp(DB_SPEC));
+        return 0;
+      }
+      const parsed = command?.startsWith("-") ? parseCommandLine(DB_SPEC, args) : null;
+      if (parsed?.help) {
+        out.log(parsed.text);
+        return 0;
+      }
+      throw new UsageError(command === undefined ? "db needs a command." : `Unknown command "db ${command}".`, DB_SPEC);
+    }
+    const parsed = parseCommandLine(spec, rest);
+    if (parsed.help) {
+      out.log(parsed.text);
+      return 0;
+    }
+    switch (command) {
+      case "setup-roles":
+        return await setupRolesCommand(parsed.values as SetupRolesValues, out, env);
+      case "migrate":
+        return await migrateCommand(out, env);
+      case "backup":
+        return await backupCommand(parsed.values as { out?: string }, out, env, cwd);
+      default:
+        return await restoreCommand(parsed.values as { from?: string; "data-dir"?: string }, out);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      out.error(formatUsageError(error));
       return 2;
+    }
+    throw error;
   }
 }
 
-async function setupRolesCommand(args: string[], out: Out, env: NodeJS.ProcessEnv): Promise<number> {
-  let values;
+type SetupRolesValues = { "admin-url"?: string; owner?: string; runtime?: string; schema?: string; print?: boolean };
+
+async function backupCommand(values: { out?: string }, out: Out, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  if (!values.out?.trim()) throw new UsageError("db backup needs --out FILE (where to write the backup).", BACKUP_SPEC);
+  let target;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        "admin-url": { type: "string" },
-        owner: { type: "string", default: DEFAULT_OWNER_ROLE },
-        runtime: { type: "string", default: DEFAULT_RUNTIME_ROLE },
-        schema: { type: "string" },
-        print: { type: "boolean", default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    }));
+    target = resolveDatabaseTarget(env, cwd);
   } catch (error) {
-    out.error(`${(error as Error).message}\n\n${DB_USAGE}`);
+    out.error((error as Error).message);
     return 2;
   }
+  if (target.kind === "postgres") {
+    const url = new URL(connectionStringWithSearchPath(target.url, undefined));
+    const hadPassword = url.password !== "";
+    url.password = "";
+    const schema = target.schema ? ` --schema=${shellQuote(target.schema)}` : "";
+    out.error(
+      [
+        `db backup copies the embedded PGlite database; ${describeDatabaseTarget(target)} is backed up with PostgreSQL's own tool, which takes a consistent snapshot while the bot runs:`,
+        `  pg_dump --format=custom${schema} --file=${shellQuote(values.out)} ${shellQuote(url.toString())}`,
+        `${hadPassword ? "(the password is left out: give it in PGPASSWORD or ~/.pgpass) " : ""}Restore it with pg_restore --dbname=URL ${shellQuote(values.out)}.`,
+      ].join("\n"),
+    );
+    return 2;
+  }
+  if (target.dataDir === PGLITE_MEMORY) {
+    out.error("DATABASE_URL names an in-memory PGlite database: it lives only inside the process that opened it, and there is nothing on disk to back up.");
+    return 2;
+  }
+  if (!fs.existsSync(target.dataDir)) {
+    out.error(`There is no database at ${target.dataDir}. Run the backup in the bot's directory, or set DATABASE_URL as the bot has it.`);
+    return 2;
+  }
+  try {
+    const result = await backupPglite(target.dataDir, path.resolve(cwd, values.out));
+    const by = result.takenBy.kind === "running-bot" ? `taken by the running bot (pid ${result.takenBy.pid}), which kept serving` : "taken under the directory lock (no bot was running)";
+    out.log(`Backed up ${describeDatabaseTarget(target)} to ${values.out} (${result.bytes.toLocaleString("en-US")} bytes), ${by}. Restore with: accessbot db restore --from ${values.out} --data-dir DIR`);
+    return 0;
+  } catch (error) {
+    out.error(`db backup failed, no file was written: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+async function restoreCommand(values: { from?: string; "data-dir"?: string }, out: Out): Promise<number> {
+  if (!values.from?.trim() || !values["data-dir"]?.trim()) throw new UsageError("db restore needs --from FILE (a backup) and --data-dir DIR (a new directory).", RESTORE_SPEC);
+  try {
+    await restorePglite(values.from, values["data-dir"]);
+  } catch (error) {
+    if (error instanceof RestoreTargetNotEmptyError) {
+      out.error(error.message);
+      return 2;
+    }
+    out.error(`db restore failed: ${(error as Error).message}`);
+    return 1;
+  }
+  const url = databaseTargetToUrl({ kind: "pglite", dataDir: path.resolve(values["data-dir"]) });
+  out.log(`Restored ${values.from} into ${values["data-dir"]}. Check it with: DATABASE_URL='${url}' accessbot audit verify`);
+  return 0;
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+async function setupRolesCommand(given: SetupRolesValues, out: Out, env: NodeJS.ProcessEnv): Promise<number> {
+  const values = { ...given, owner: given.owner ?? DEFAULT_OWNER_ROLE, runtime: given.runtime ?? DEFAULT_RUNTIME_ROLE, print: given.print === true };
   const adminUrl = values["admin-url"]?.trim() || env.DATABASE_URL?.trim() || "";
   let schema = values.schema;
   if (!values.print || !schema) {
@@ -131,11 +252,7 @@ async function setupRolesCommand(args: string[], out: Out, env: NodeJS.ProcessEn
   return 0;
 }
 
-async function migrateCommand(args: string[], out: Out, env: NodeJS.ProcessEnv): Promise<number> {
-  if (args.length > 0) {
-    out.error(`db migrate takes no arguments (it migrates DATABASE_URL's database).\n\n${DB_USAGE}`);
-    return 2;
-  }
+async function migrateCommand(out: Out, env: NodeJS.ProcessEnv): Promise<number> {
   let target;
   try {
     target = resolveDatabaseTarget(env);

@@ -1,4 +1,5 @@
-import { parseArgs } from "node:util";
+import type { CommandSpec } from "../cli/command-spec.js";
+import { formatUsageError, parseCommandLine, UsageError } from "../cli/parse-command-line.js";
 import { openAuditDatabase } from "../audit/cli/open-audit-database.js";
 import { AuditCliError } from "../audit/cli/audit-cli-error.js";
 import type { Database } from "../db/open-database.js";
@@ -16,18 +17,26 @@ import { localDate } from "../domain/add-local-days.js";
 import { computeDigest } from "./compute-digest.js";
 import { formatDigestText } from "./format-digest-text.js";
 
-export const DIGEST_USAGE = `Usage: accessbot digest [--since DATE --until DATE] [--timezone ZONE] [--print | --post | --format json]
-
-  The audit digest of a period, beside the period of the same length before it: requests and
-  outcomes, time to decision, granted hours, who requests and who approves, break-glass and its
-  reviews, failed revocations, alerts, and a verification of the whole ledger.
-  Without dates: last week, Monday to Sunday, in the policy's timezone. DATE is YYYY-MM-DD,
-  local to that timezone; --until includes its day. --print (the default) writes text,
-  --format json one JSON object for scripts, --post posts it to the audit channel exactly as
-  the weekly job does (chart, CSV of the period's ledger, Reviewed button; needs
-  SLACK_BOT_TOKEN), once per period start even if the running bot posts it too.
-  The timezone is settings.timezone of ACCESS_POLICY_FILE (default ./access-policy.yml) unless
-  --timezone is given.`;
+export const DIGEST_SPEC: CommandSpec = {
+  name: "digest",
+  usage: ["digest [--since DATE --until DATE] [--timezone ZONE] [--print | --json | --post]"],
+  description:
+    "The audit digest of a period, beside the period of the same length before it: requests and outcomes, time to decision, granted hours, who requests and who approves, break-glass and its reviews, failed revocations, alerts, and a verification of the whole ledger. Without dates: last week, Monday to Sunday, in the policy's timezone. The timezone is settings.timezone of ACCESS_POLICY_FILE (default ./access-policy.yml) unless --timezone is given.",
+  options: {
+    since: { type: "string", value: "DATE", description: "first day of the period (YYYY-MM-DD, local to the timezone)" },
+    until: { type: "string", value: "DATE", description: "last day of the period, included" },
+    timezone: { type: "string", value: "ZONE", description: "an IANA zone such as Europe/Berlin" },
+    print: { type: "boolean", description: "write the digest as text (the default)" },
+    json: { type: "boolean", description: "write the report as one JSON object (the shape the bot stores in digest_review.report; docs/cli.md)" },
+    format: { type: "string", value: "json", description: "--format json is the same as --json" },
+    post: { type: "boolean", description: "post it to the audit channel exactly as the weekly job does (chart, CSV of the period's ledger, Reviewed button; needs SLACK_BOT_TOKEN), once per period" },
+  },
+  exitCodes: [
+    [0, "done (or already posted)"],
+    [1, "posting failed, or the running bot is posting this digest right now"],
+    [2, "bad arguments, no policy timezone, or no database"],
+  ],
+};
 
 export interface DigestCliOptions {
   env?: NodeJS.ProcessEnv;
@@ -41,23 +50,26 @@ type Out = { log(text: string): void; error(text: string): void };
 /** `accessbot digest …`; returns the exit code (0, or 2 for bad arguments or no database). */
 export async function runDigestCli(args: string[], out: Out, options: DigestCliOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
-  let values;
+  let parsed;
   try {
-    ({ values } = parseArgs({ args, options: { since: { type: "string" }, until: { type: "string" }, timezone: { type: "string" }, print: { type: "boolean" }, post: { type: "boolean" }, format: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }));
+    parsed = parseCommandLine(DIGEST_SPEC, args);
   } catch (error) {
-    out.error(`${(error as Error).message}\n\n${DIGEST_USAGE}`);
+    if (!(error instanceof UsageError)) throw error;
+    out.error(formatUsageError(error));
     return 2;
   }
-  if (values.help) {
-    out.log(DIGEST_USAGE);
+  if (parsed.help) {
+    out.log(parsed.text);
     return 0;
   }
+  const values = parsed.values as { since?: string; until?: string; timezone?: string; print?: boolean; json?: boolean; format?: string; post?: boolean };
   if (values.format !== undefined && values.format !== "json") {
     out.error(`--format takes only json (got "${values.format}"); for text use --print.`);
     return 2;
   }
-  if ([values.print, values.post, values.format !== undefined].filter(Boolean).length > 1) {
-    out.error("Choose one of --print, --post and --format json.");
+  const json = values.json === true || values.format === "json";
+  if ([values.print, values.post, json].filter(Boolean).length > 1) {
+    out.error("Choose one of --print, --post and --format json (--json).");
     return 2;
   }
   if ((values.since === undefined) !== (values.until === undefined)) {
@@ -87,7 +99,7 @@ export async function runDigestCli(args: string[], out: Out, options: DigestCliO
   try {
     if (values.post) return await postFromCli(db.prisma, period, env, out, options.now ?? new Date());
     const report = await computeDigest(db.prisma, db.query, period, options.now ?? new Date());
-    out.log(values.format === "json" ? JSON.stringify(report) : formatDigestText(report));
+    out.log(json ? JSON.stringify(report) : formatDigestText(report));
     return 0;
   } finally {
     await db.close();

@@ -1,5 +1,6 @@
 // Databases for tests: every DB test file runs against embedded PGlite, and also against real
-// PostgreSQL when TEST_DATABASE_URL is set (CI sets postgresql://postgres@127.0.0.1:5432/test).
+// PostgreSQL when TEST_DATABASE_URL is set (CI sets postgresql://postgres@127.0.0.1:5432/test)
+// or, when it is unset, a local server answers at that address.
 //
 // Usage, once per file:
 //   for (const target of testDatabases) describe(target.name, () => {
@@ -30,6 +31,31 @@ export interface TestDatabase {
   /** A fresh, fully migrated database of its own; `close()` disposes of it. */
   open(): Promise<Database>;
 }
+
+/** The local server CI and a developer's machine have (same as DEFAULT_TEST_DATABASE_URL in start-bot-process.ts). */
+const LOCAL_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test";
+
+/**
+ * Why: `npm test` on a fresh clone should run the PostgreSQL suites whenever a local server is
+ * there, without anyone knowing to set TEST_DATABASE_URL. Probed once per test process, at
+ * load, with a short timeout; when it answers, TEST_DATABASE_URL is set for every file that
+ * reads it after importing this module. TEST_DATABASE_URL="" turns PostgreSQL off.
+ */
+async function probeLocalPostgres(): Promise<void> {
+  if (process.env.TEST_DATABASE_URL !== undefined) return;
+  const client = new pg.Client({ connectionString: LOCAL_TEST_DATABASE_URL, connectionTimeoutMillis: 1000 });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    process.env.TEST_DATABASE_URL = LOCAL_TEST_DATABASE_URL;
+  } catch {
+    // No local server: the PostgreSQL suites are skipped (run-test-suites.mjs says so at the end).
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+await probeLocalPostgres();
 
 export const testDatabases: TestDatabase[] = [
   { name: "pglite", open: openTestPglite },

@@ -23,12 +23,21 @@ export function createProgressBar(stream: NodeJS.WritableStream | null, total: n
       const width = 30;
       const filled = Math.round(share * width);
       const rate = done / Math.max((now - started) / 1000, 1e-3);
+      const eta = rate > 0 && done < total ? ` ETA ${formatDuration((total - done) / rate)}` : "";
       stream.write(
-        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${unit} ${Math.round(rate).toLocaleString("en-US")}/s${detail ? ` ${detail}` : ""}\u001b[K`,
+        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${unit} ${Math.round(rate).toLocaleString("en-US")}/s${eta}${detail ? ` ${detail}` : ""}\u001b[K`,
       );
     },
     finish() {
       stream.write("\r\u001b[K");
     },
   };
+}
+
+/** "42 s", "3 min 05 s", "1 h 02 min": what is left, at a glance. */
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
 }

@@ -1,27 +1,12 @@
 import type { Database } from "../../db/open-database.js";
 import type { AuditCliContext, AuditCliOutput } from "./audit-cli-context.js";
 import { AuditCliError, AuditExitCode } from "./audit-cli-error.js";
-import { parseAuditArgs } from "./parse-audit-args.js";
+import { formatUsageError, UsageError } from "../../cli/parse-command-line.js";
+import { renderCommandHelp } from "../../cli/render-command-help.js";
+import { AUDIT_SPEC, parseAuditArgs } from "./parse-audit-args.js";
 import { runExportCommand } from "./run-export-command.js";
 import { runShowCommand } from "./run-show-command.js";
 import { runVerifyCommand } from "./run-verify-command.js";
-
-export const AUDIT_USAGE = `Usage: accessbot audit <command>
-
-  verify [--checkpoint SEQ:HASH ...]
-      Check the whole hash chain in the database (DATABASE_URL, as the bot), every
-      ledger_checkpoint row and every --checkpoint given (copy them from the audit channel).
-  verify --file export.jsonl [--checkpoint SEQ:HASH ...]
-      Check a JSONL export offline, no database needed.
-  export --format jsonl|csv [--since DATE] [--until DATE] [--resource ID] [--user UXXXX] [--out FILE]
-      Stream the ledger (to stdout without --out). DATE is 2026-11-01 (UTC; --until includes
-      that day) or 2026-11-01T09:30:00Z. --user matches who acted or whom it was about.
-  show <request-id>
-      Every event of one request, who and when, the rule evaluation, and what each approver saw.
-
-Exit codes: 0 verified / done; 1 verification failed (first bad seq and reason printed) or
-request not found; 2 bad arguments or database not usable; 3 (verify --file) consistent but
-partial and not anchored to the ledger. Format and rules: docs/ledger-format.md`;
 
 export interface AuditCliOptions {
   env?: NodeJS.ProcessEnv;
@@ -36,9 +21,9 @@ export interface AuditCliOptions {
 
 /** `accessbot audit …`; returns the exit code. */
 export async function runAuditCli(args: string[], out: AuditCliOutput, options: AuditCliOptions = {}): Promise<number> {
-  if (args.length === 0 || ["help", "--help", "-h"].includes(args[0]!)) {
-    out.log(AUDIT_USAGE);
-    return args.length === 0 ? AuditExitCode.usage : AuditExitCode.ok;
+  if (args.length === 0) {
+    out.error(renderCommandHelp(AUDIT_SPEC));
+    return AuditExitCode.usage;
   }
   const ctx: AuditCliContext = {
     out,
@@ -51,6 +36,9 @@ export async function runAuditCli(args: string[], out: AuditCliOutput, options: 
   try {
     const parsed = parseAuditArgs(args);
     switch (parsed.command) {
+      case "help":
+        out.log(parsed.text);
+        return AuditExitCode.ok;
       case "verify":
         return await runVerifyCommand(parsed, ctx);
       case "export":
@@ -59,6 +47,10 @@ export async function runAuditCli(args: string[], out: AuditCliOutput, options: 
         return await runShowCommand(parsed, ctx);
     }
   } catch (error) {
+    if (error instanceof UsageError) {
+      out.error(formatUsageError(error));
+      return AuditExitCode.usage;
+    }
     if (error instanceof AuditCliError) {
       if (error.exitCode !== AuditExitCode.ok) out.error(`accessbot audit: ${error.message}`);
       return error.exitCode;

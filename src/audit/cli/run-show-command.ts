@@ -1,6 +1,7 @@
 import { sha256OfCanonical } from "../../ledger/ledger-hash.js";
 import { checkLedgerEntry } from "../check-ledger-entry.js";
 import { describeLedgerEvent } from "../describe-ledger-event.js";
+import type { PrismaClient } from "../../generated/prisma/client.js";
 import type { LedgerRecord } from "../../ledger/ledger-record.js";
 import { renderSeenBlocks } from "../render-seen-blocks.js";
 import { sanitizeTerminalText } from "../sanitize-terminal-text.js";
@@ -12,7 +13,7 @@ import type { ShowArgs } from "./parse-audit-args.js";
 type Json = Record<string, unknown>;
 
 /**
- * `audit show <request-id>`: the story of one request from the ledger alone: every event in
+ * `audit show <request-id | grant-id>`: the story of one request from the ledger alone: every event in
  * order, who did it (as Slack identified them then), when, how the rules were evaluated, and
  * what each approver saw when they clicked, re-rendered from the stored blocks with a check
  * that those blocks still hash to what was recorded. Exit 1 if an entry does not recompute.
@@ -20,20 +21,32 @@ type Json = Record<string, unknown>;
 export async function runShowCommand(args: ShowArgs, ctx: AuditCliContext): Promise<number> {
   const db = await openAuditDatabase(ctx);
   try {
-    const rows = await db.prisma.ledgerEntry.findMany({ where: { requestId: args.requestId }, orderBy: { seq: "asc" } });
-    if (rows.length === 0) {
-      ctx.out.error(`No ledger entries for request ${args.requestId}. Check the id in the request message (ids look like AR-7K3F9Q2M).`);
+    const requestId = await resolveRequestId(db.prisma, args.id);
+    const rows = requestId === null ? [] : await db.prisma.ledgerEntry.findMany({ where: { requestId }, orderBy: { seq: "asc" } });
+    if (requestId === null || rows.length === 0) {
+      ctx.out.error(
+        args.id.startsWith("GR-") || requestId !== args.id
+          ? `No grant ${args.id} in the database or the ledger. Check the id (grant ids look like GR-4H7K2M9Q and appear in the grant's messages and in \`audit export\`).`
+          : `No ledger entries for request ${args.id}. Check the id in the request message (ids look like AR-7K3F9Q2M; a grant id GR-… works too).`,
+      );
       return AuditExitCode.failed;
     }
     const records: LedgerRecord[] = rows.map((row) => ({ ...row, ts: row.ts.toISOString() }));
     const policies = new Set((await db.prisma.policyVersion.findMany({ where: { sha256: { in: [...new Set(records.map(policyOf).filter((sha): sha is string => sha !== null))] } }, select: { sha256: true } })).map((row) => row.sha256));
-    const current = await db.prisma.accessRequest.findUnique({ where: { id: args.requestId }, include: { grant: true } });
+    const current = await db.prisma.accessRequest.findUnique({ where: { id: requestId }, include: { grant: true } });
+    const grantId = requestId !== args.id ? args.id : null;
+    if (args.json) {
+      const json = showJson(requestId, grantId, records, policies, current);
+      ctx.out.log(JSON.stringify(json));
+      return json.ok ? AuditExitCode.ok : AuditExitCode.failed;
+    }
 
     const lines: string[] = [];
     const first = parse(records[0]!.body);
     const requester = describeLedgerEvent(records[0]!.type, first);
     const subject = records[0]!.subjectId ?? requester.actorId ?? "?";
-    lines.push(`Request ${args.requestId}: ${records[0]!.resource ?? "?"}, for ${subject}${requester.actorId === subject ? ` (${who(requester)})` : ""}`);
+    if (grantId !== null) lines.push(`Grant ${grantId} was opened by request ${requestId}.`);
+    lines.push(`Request ${requestId}: ${records[0]!.resource ?? "?"}, for ${subject}${requester.actorId === subject ? ` (${who(requester)})` : ""}`);
     if (current) {
       const grant = current.grant ? `; grant ${current.grant.id} ${current.grant.status} ${current.grant.activatedAt.toISOString()} → ${current.grant.expiresAt.toISOString()}` : "";
       lines.push(`Current state (access_request table): ${current.status}${grant}`);
@@ -124,4 +137,102 @@ function parse(body: string): Json {
   } catch {
     return {};
   }
+}
+
+/**
+ * A request id as given, or the request that opened a grant: the grant table first, then the
+ * ledger itself (its grant entries name the grant), so a grant whose row is gone is found too.
+ */
+async function resolveRequestId(prisma: PrismaClient, id: string): Promise<string | null> {
+  if (!id.startsWith("GR-")) return id;
+  const grant = await prisma.grant.findUnique({ where: { id }, select: { requestId: true } });
+  if (grant) return grant.requestId;
+  const [entry] = await prisma.$queryRaw<Array<{ request_id: string }>>`
+    SELECT request_id FROM ledger_entry
+    WHERE request_id IS NOT NULL AND type LIKE 'grant.%' AND body LIKE ${`%"grant_id":"${id}"%`}
+    ORDER BY seq LIMIT 1`;
+  return entry?.request_id ?? null;
+}
+
+/** `audit show --json` (docs/cli.md, "audit show --json"). */
+export interface ShowResultJson {
+  requestId: string;
+  /** The grant id asked for, when the command was given one. */
+  grantId: string | null;
+  resource: string | null;
+  subjectId: string | null;
+  /** The request's row now (access_request, and its grant), null if it is not in the table. */
+  current: { status: string; grant: { id: string; status: string; activatedAt: string; expiresAt: string; endedAt: string | null } | null } | null;
+  /** True when every entry's own hash recomputes (exit 0); false: exit 1. */
+  ok: boolean;
+  entries: Array<{
+    seq: string;
+    ts: string;
+    type: string;
+    actor: { id: string | null; name: string | null; realName: string | null; email: string | null; teamId: string | null; system: boolean };
+    details: string;
+    reason: string | null;
+    countedToward: string | null;
+    policySha256: string | null;
+    /** Whether the policy's text is in policy_version. */
+    policyOnRecord: boolean | null;
+    /** What the approver saw, and whether the stored blocks still hash to what was recorded. */
+    seen: { sha256: string; recomputes: boolean } | null;
+    data: Json;
+    hash: string;
+    recomputes: boolean;
+    failure: { reason: string; detail: string } | null;
+  }>;
+}
+
+type CurrentRequest = { status: string; grant: { id: string; status: string; activatedAt: Date; expiresAt: Date; endedAt: Date | null } | null } | null;
+
+function showJson(requestId: string, grantId: string | null, records: LedgerRecord[], policies: Set<string>, current: CurrentRequest): ShowResultJson {
+  const entries = records.map((record) => {
+    const body = parse(record.body);
+    const type = typeof body.type === "string" ? body.type : record.type;
+    const event = describeLedgerEvent(type, body);
+    const data = (typeof body.data === "object" && body.data !== null ? body.data : {}) as Json;
+    const failure = checkLedgerEntry(record);
+    const seen = typeof data.seen === "object" && data.seen !== null ? (data.seen as Json) : null;
+    let seenRecomputes = false;
+    try {
+      seenRecomputes = seen !== null && sha256OfCanonical(seen.blocks) === seen.sha256;
+    } catch {
+      seenRecomputes = false;
+    }
+    return {
+      seq: record.seq.toString(),
+      ts: typeof body.ts === "string" ? body.ts : record.ts,
+      type,
+      actor: { id: event.actorId, name: event.actorName, realName: event.actorRealName, email: event.actorEmail, teamId: event.actorTeamId, system: (body.actor as Json | undefined)?.kind === "system" },
+      details: event.details,
+      reason: event.reason,
+      countedToward: event.countedToward,
+      policySha256: event.policySha256,
+      policyOnRecord: event.policySha256 ? policies.has(event.policySha256) : null,
+      seen: seen === null ? null : { sha256: String(seen.sha256), recomputes: seenRecomputes },
+      data,
+      hash: record.hash,
+      recomputes: failure === null,
+      failure: failure === null ? null : { reason: failure.reason, detail: failure.detail },
+    };
+  });
+  const first = records[0]!;
+  return {
+    requestId,
+    grantId,
+    resource: first.resource ?? null,
+    subjectId: first.subjectId ?? describeLedgerEvent(first.type, parse(first.body)).actorId ?? null,
+    current: current
+      ? {
+          status: current.status,
+          grant: current.grant
+            ? { id: current.grant.id, status: current.grant.status, activatedAt: current.grant.activatedAt.toISOString(), expiresAt: current.grant.expiresAt.toISOString(), endedAt: current.grant.endedAt?.toISOString() ?? null }
+            : null,
+        }
+      : null,
+    ok: entries.every((entry) => entry.recomputes),
+    entries,
+  };
 }

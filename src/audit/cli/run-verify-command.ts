@@ -10,6 +10,7 @@ import { formatThroughput } from "./format-throughput.js";
 import { openAuditDatabase } from "./open-audit-database.js";
 import type { VerifyArgs } from "./parse-audit-args.js";
 import { printLedgerFailure } from "./print-ledger-failure.js";
+import { failureJson, type VerifyResultJson } from "./verify-result-json.js";
 
 /** `audit verify`: the whole chain in the database, or an export file with --file. */
 export async function runVerifyCommand(args: VerifyArgs, ctx: AuditCliContext): Promise<number> {
@@ -37,6 +38,25 @@ async function verifyDatabase(args: VerifyArgs, ctx: AuditCliContext): Promise<n
     const elapsed = performance.now() - started;
     bar.finish();
 
+    if (args.json) {
+      const json: VerifyResultJson = {
+        source: "database",
+        target: db.description,
+        ok: result.ok,
+        verdict: !result.ok ? "failed" : result.entries === 0 ? "empty" : "intact",
+        entries: result.ok ? result.entries : 0,
+        firstSeq: result.ok ? (result.firstSeq?.toString() ?? null) : null,
+        lastSeq: result.ok && result.entries > 0 ? result.headSeq.toString() : null,
+        lastHash: result.ok && result.entries > 0 ? result.headHash : null,
+        checkpointsChecked: result.ok ? result.checkpointsChecked : 0,
+        checkpointsUnchecked: 0,
+        failure: result.ok ? null : failureJson(result),
+        bytes: result.ok ? result.bytes : 0,
+        elapsedMs: Math.round(elapsed),
+      };
+      out.log(JSON.stringify(json));
+      return result.ok ? AuditExitCode.ok : AuditExitCode.failed;
+    }
     if (!result.ok) {
       printLedgerFailure(out, result, `Entries of ${db.description}`);
       return AuditExitCode.failed;
@@ -76,6 +96,25 @@ async function verifyFile(file: string, args: VerifyArgs, ctx: AuditCliContext):
   const elapsed = performance.now() - started;
   bar.finish();
 
+  if (args.json) {
+    const json: VerifyResultJson = {
+      source: "file",
+      target: file,
+      ok: result.ok,
+      verdict: result.ok ? result.verdict : "failed",
+      entries: result.ok ? result.entries : 0,
+      firstSeq: result.ok ? (result.firstSeq?.toString() ?? null) : null,
+      lastSeq: result.ok ? (result.lastSeq?.toString() ?? null) : null,
+      lastHash: result.ok ? result.lastHash : null,
+      checkpointsChecked: result.ok ? result.checkpointsChecked : 0,
+      checkpointsUnchecked: result.ok ? result.checkpointsUnchecked : 0,
+      failure: result.ok ? null : failureJson(result),
+      bytes: result.ok ? result.bytes : 0,
+      elapsedMs: Math.round(elapsed),
+    };
+    out.log(JSON.stringify(json));
+    return !result.ok ? AuditExitCode.failed : result.verdict === "partial" ? AuditExitCode.partial : AuditExitCode.ok;
+  }
   if (!result.ok) {
     printLedgerFailure(out, result, `Entries of ${file}`);
     return AuditExitCode.failed;
