@@ -85,7 +85,7 @@ describe("the compiled build, installed for production", () => {
     assert.deepEqual(stray, [], "dist/ holds no TypeScript (worker entries named by their .ts source are mapped to .js at run time)");
   });
 
-  test("`npm ci --omit=dev` installs neither tsx nor the compiler's runner, and `accessbot` runs dist/ with plain node", async (t) => {
+  test("`npm ci --omit=dev` installs no tsx, and `accessbot` runs dist/ with plain node", async (t) => {
     assert.ok(!fs.existsSync(path.join(prodDir, "node_modules/tsx")), "tsx is a dev dependency");
     const du = spawnSync("du", ["-sh", "node_modules"], { cwd: prodDir, encoding: "utf8" });
     if (du.status === 0) t.diagnostic(`production node_modules: ${du.stdout.trim()}`);
