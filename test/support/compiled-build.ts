@@ -127,5 +127,20 @@ async function build(): Promise<CompiledBuild> {
     fs.rmSync(scratch, { recursive: true, force: true });
     throw error;
   }
+  removeOldBuilds(root);
   return result(true, Date.now() - started);
+}
+
+/** Builds of other source states untouched for a day are removed, so $TMPDIR does not fill up. */
+function removeOldBuilds(keep: string): void {
+  const dir = path.dirname(keep);
+  for (const name of fs.readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (!name.startsWith("accessbot-build-") || full === keep) continue;
+    try {
+      if (Date.now() - fs.statSync(full).mtimeMs > 24 * 3600_000) fs.rmSync(full, { recursive: true, force: true });
+    } catch {
+      // in use or already gone
+    }
+  }
 }
