@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { resolveWorkerEntry } from "../src/runtime/start-worker-thread.js";
 import { ensureCompiledBuild, REPO_ROOT, type CompiledBuild } from "./support/compiled-build.js";
 import { postToBot, slashCommandBody } from "./support/slack-requests.js";
 import { startSlackSimulator, type SlackSimulator } from "./support/slack-simulator.js";
@@ -41,6 +42,13 @@ function asUnprivileged(argv: string[]): string[] {
   if (process.getuid?.() !== 0) return argv;
   return ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", ...argv];
 }
+
+test("a worker entry named by its .ts source is the .js beside it when compiled, itself from the sources", () => {
+  const entry = new URL("file:///app/dist/slack/ack-thread.ts");
+  assert.equal(resolveWorkerEntry(entry, true).href, "file:///app/dist/slack/ack-thread.js");
+  assert.equal(resolveWorkerEntry(entry, false).href, entry.href);
+  assert.equal(resolveWorkerEntry(new URL("file:///app/dist/x.js"), true).href, "file:///app/dist/x.js");
+});
 
 describe("the compiled build, installed for production", () => {
   let build: CompiledBuild;
