@@ -50,6 +50,23 @@ test("a worker entry named by its .ts source is the .js beside it when compiled,
   assert.equal(resolveWorkerEntry(new URL("file:///app/dist/x.js"), true).href, "file:///app/dist/x.js");
 });
 
+test("deploy/: the Dockerfile copies what the smoke test installs, probes with deploy/healthcheck.mjs, and the unit's stop timeout exceeds the bot's shutdown deadline", () => {
+  const main = fs.readFileSync(path.join(REPO_ROOT, "src/main.ts"), "utf8");
+  const deadline = /shutdownDeadlineMs \?\? ([0-9_]+)/.exec(main)?.[1];
+  assert.equal(Number(deadline?.replaceAll("_", "")), SHUTDOWN_DEADLINE_MS, "src/main.ts's shutdown deadline");
+  const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "deploy/Dockerfile"), "utf8");
+  const runtime = dockerfile.slice(dockerfile.indexOf("AS runtime"));
+  for (const file of RUNTIME_FILES) assert.match(runtime, new RegExp(`^COPY (?:[^\\n]* )?${file.replaceAll(".", "\\.")} `, "m"), `the runtime stage copies ${file}`);
+  assert.match(runtime, /^COPY --from=build \/src\/dist \.\/dist$/m);
+  assert.match(runtime, /npm ci --omit=dev --ignore-scripts/);
+  assert.match(runtime, /^HEALTHCHECK [^\n]*\\\n\s*CMD \["node", "\/app\/deploy\/healthcheck\.mjs"\]/m);
+  assert.match(runtime, /^USER accessbot$/m);
+  const unit = fs.readFileSync(path.join(REPO_ROOT, "deploy/accessbot.service"), "utf8");
+  const stop = Number(/^TimeoutStopSec=(\d+)s?$/m.exec(unit)?.[1]);
+  assert.ok(stop * 1000 > SHUTDOWN_DEADLINE_MS, `TimeoutStopSec=${stop} must exceed the ${SHUTDOWN_DEADLINE_MS} ms deadline`);
+  for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/accessbot", "Restart=on-failure", "User=accessbot"]) assert.ok(unit.split("\n").includes(line), line);
+});
+
 describe("the compiled build, installed for production", () => {
   let build: CompiledBuild;
   let prodDir: string;
