@@ -1,4 +1,5 @@
-// Replica safety: three real bot processes (`node bin/accessbot.mjs start`) on one PostgreSQL
+// Replica safety: three real bot processes of the compiled build (`npm run build`, then
+// `node bin/accessbot.mjs start` with ACCESSBOT_COMPILED=1: plain node on dist/) on one PostgreSQL
 // database, one Slack simulator and one grant webhook. 200 people each request 1 minute of access,
 // their commands and the approvers' clicks spread round-robin over the three processes; every
 // grant must be provisioned once, expire once, be de-provisioned once, be told to its owner once,
@@ -12,7 +13,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
+import { ensureCompiledBuild } from "./support/compiled-build.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, startGrantWebhookServer, writeReplicaPolicy, type GrantWebhookServer, type WebhookCall } from "./support/grant-webhook-server.js";
 import type { SlackSimulator } from "./support/slack-simulator.js";
 import {
@@ -100,6 +102,9 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
   let workDir: string | undefined;
   const bots: BotProcess[] = [];
 
+  // Built (or reused) before the test's clock starts: `npm run build` takes ~10–30 s.
+  before(() => ensureCompiledBuild(), { timeout: 300_000 });
+
   after(async () => {
     await stopAllBotProcesses();
     await webhook?.close();
@@ -119,7 +124,7 @@ describe(`${REPLICAS} bot processes on one PostgreSQL database`, { skip: unreach
       const policyFile = writeReplicaPolicy(workDir, { grantUrl: webhook.grantUrl, timeout: "10s" });
 
       // All three at once: they race to migrate the fresh schema (the migrator's advisory lock decides).
-      bots.push(...(await Promise.all(Array.from({ length: REPLICAS }, (_, index) => startBotProcess({ name: `replica-${index + 1}`, env: botEnv(sim!, db!.url, policyFile) })))));
+      bots.push(...(await Promise.all(Array.from({ length: REPLICAS }, (_, index) => startBotProcess({ name: `replica-${index + 1}`, env: botEnv(sim!, db!.url, policyFile), compiled: true })))));
       phase(`${REPLICAS} bots healthy (pids ${bots.map((bot) => bot.pid).join(", ")})`);
       const simulator = sim;
       const database = db;

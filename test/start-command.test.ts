@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ensureCompiledBuild } from "./support/compiled-build.js";
 import { postToBot, slashCommandBody } from "./support/slack-requests.js";
 import { SIGNING_SECRET, USERS } from "./support/start-test-bot.js";
 import { startSlackSimulator } from "./support/slack-simulator.js";
@@ -20,43 +21,48 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test("`accessbot start` in a fresh directory: embedded database created and migrated, Slack served, clean exit on SIGTERM", async () => {
-  const sim = await startSlackSimulator({ users: [{ id: USERS.eng, name: "eng" }], usergroups: { S0SECURITY: [], S0ENG: [USERS.eng], S0ONCALL: [], S0LONELY: [] }, channels: [{ id: "C0APPROVALS", name: "a" }, { id: "C0AUDIT", name: "b" }] });
-  const workDir = mkdtempSync(path.join(tmpdir(), "accessbot-start-"));
-  copyFileSync(path.join(root, "test/fixtures/test-policy.yml"), path.join(workDir, "access-policy.yml"));
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, "bin/accessbot.mjs"), "start"], {
-    cwd: workDir,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, PORT: String(port), LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  try {
-    const deadline = Date.now() + 60_000;
-    let health: Response | null = null;
-    while (Date.now() < deadline) {
-      health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
-      if (health?.status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+// Both ways `accessbot` runs: a clone's TypeScript sources through tsx (`npm ci && npm start`),
+// and the compiled build (`npm run build`; plain node on dist/, as in production).
+for (const mode of ["sources", "compiled"] as const) {
+  test(`\`accessbot start\` (${mode === "compiled" ? "compiled build" : "TypeScript sources"}) in a fresh directory: embedded database created and migrated, Slack served, clean exit on SIGTERM`, { timeout: 300_000 }, async () => {
+    const entry = mode === "compiled" ? (await ensureCompiledBuild()).bin : path.join(root, "bin/accessbot.mjs");
+    const sim = await startSlackSimulator({ users: [{ id: USERS.eng, name: "eng" }], usergroups: { S0SECURITY: [], S0ENG: [USERS.eng], S0ONCALL: [], S0LONELY: [] }, channels: [{ id: "C0APPROVALS", name: "a" }, { id: "C0AUDIT", name: "b" }] });
+    const workDir = mkdtempSync(path.join(tmpdir(), "accessbot-start-"));
+    copyFileSync(path.join(root, "test/fixtures/test-policy.yml"), path.join(workDir, "access-policy.yml"));
+    const port = await freePort();
+    const child = spawn(process.execPath, [entry, "start"], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, PORT: String(port), LOG_LEVEL: "info", ACCESSBOT_COMPILED: mode === "compiled" ? "1" : "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      let health: Response | null = null;
+      while (Date.now() < deadline) {
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
+        if (health?.status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(health?.status, 200, output);
+      assert.ok(existsSync(path.join(workDir, ".data/pglite")), "the default embedded database lives in ./.data/pglite");
+      assert.match(output, /"msg":"accessbot is running"/);
+
+      const body = slashCommandBody({ userId: USERS.eng, text: "staging-admin 1h from the real entry point", responseUrl: sim.responseUrl("start") });
+      const response = await postToBot(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET, { body, contentType: "application/x-www-form-urlencoded" });
+      assert.equal(response.status, 200);
+      const reply = await sim.waitForResponse((r) => r.key === "start", { timeoutMs: 15_000 });
+      assert.match(String((reply.body as { text: string }).text), /waiting for approval/);
+
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, output);
+      assert.ok(!existsSync(path.join(workDir, ".data/pglite.lock")), "the database lock is released on shutdown");
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await sim.close();
     }
-    assert.equal(health?.status, 200, output);
-    assert.ok(existsSync(path.join(workDir, ".data/pglite")), "the default embedded database lives in ./.data/pglite");
-    assert.match(output, /"msg":"accessbot is running"/);
-
-    const body = slashCommandBody({ userId: USERS.eng, text: "staging-admin 1h from the real entry point", responseUrl: sim.responseUrl("start") });
-    const response = await postToBot(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET, { body, contentType: "application/x-www-form-urlencoded" });
-    assert.equal(response.status, 200);
-    const reply = await sim.waitForResponse((r) => r.key === "start", { timeoutMs: 15_000 });
-    assert.match(String((reply.body as { text: string }).text), /waiting for approval/);
-
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0, output);
-    assert.ok(!existsSync(path.join(workDir, ".data/pglite.lock")), "the database lock is released on shutdown");
-  } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
-    await sim.close();
-  }
-});
+  });
+}

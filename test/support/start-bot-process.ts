@@ -20,6 +20,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { ensureCompiledBuild } from "./compiled-build.js";
 import { buttonClickPayload, postToBot, slashCommandBody, type BotResponse } from "./slack-requests.js";
 import { startSlackSimulator, type SimMessage, type SimResponse, type SlackSimulator } from "./slack-simulator.js";
 
@@ -49,6 +50,12 @@ export interface StartBotProcessOptions {
    * bin/accessbot.mjs. Point it at a compiled build (e.g. dist/cli.js) to test that instead.
    */
   entry?: string;
+  /**
+   * Run the compiled build (test/support/compiled-build.ts: `npm run build` once per source
+   * state) with plain node instead of the sources through tsx; default $ACCESSBOT_TEST_COMPILED=1.
+   * Ignored when `entry` is given.
+   */
+  compiled?: boolean;
   /** Arguments after the entry; default ["start"]. */
   args?: string[];
   /** Working directory; default the repository root (matters for the default PGlite data dir). */
@@ -172,10 +179,12 @@ export async function startBotProcess(options: StartBotProcessOptions): Promise<
   installExitHook();
   const name = options.name ?? "bot";
   const port = options.port ?? (options.env.PORT ? Number(options.env.PORT) : await freePort());
-  const entry = options.entry ?? process.env.ACCESSBOT_TEST_BOT_ENTRY ?? DEFAULT_BOT_ENTRY;
+  const compiled = !options.entry && (options.compiled ?? process.env.ACCESSBOT_TEST_COMPILED === "1");
+  const entry = options.entry ?? (compiled ? (await ensureCompiledBuild()).bin : (process.env.ACCESSBOT_TEST_BOT_ENTRY ?? DEFAULT_BOT_ENTRY));
   const env: Record<string, string> = {};
   for (const key of BASE_ENV_KEYS) if (process.env[key] !== undefined) env[key] = process.env[key] as string;
   for (const [key, value] of Object.entries(options.env)) if (value !== undefined) env[key] = value;
+  if (compiled) env.ACCESSBOT_COMPILED = "1";
   env.PORT = String(port);
 
   const child = spawn(process.execPath, [entry, ...(options.args ?? ["start"])], {
