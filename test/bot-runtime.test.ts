@@ -69,6 +69,11 @@ describe("the running bot", () => {
       const report = (await response.json()) as { ok: boolean; database: boolean; pendingMigrations: string[]; slack: { ok: boolean; lastOkAt: string | null } };
       assert.deepEqual({ ...report, slack: { ok: report.slack.ok } }, { ok: true, database: true, pendingMigrations: [], slack: { ok: true } });
       assert.ok(report.slack.lastOkAt, "Slack answered the health probe");
+      const ready = await fetch(`http://127.0.0.1:${t.bot.port}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.equal(((await ready.json()) as { ok: boolean }).ok, true);
+      const live = await fetch(`http://127.0.0.1:${t.bot.port}/livez`);
+      assert.deepEqual([live.status, await live.json()], [200, { ok: true }]);
     } finally {
       await t.stop();
     }

@@ -97,6 +97,11 @@ for (const target of testDatabases) {
       }
       assert.equal(report.ok, false, "health reports Slack down");
       assert.match(report.slack?.problem ?? "", /Slack has not answered/);
+      const ready = await fetch(healthUrl.replace("/healthz", "/readyz"));
+      assert.equal(ready.status, 503, "not ready while Slack is unreachable");
+      assert.match(((await ready.json()) as { slack?: { problem?: string } }).slack?.problem ?? "", /Slack has not answered/);
+      const live = await fetch(healthUrl.replace("/healthz", "/livez"));
+      assert.equal(live.status, 200, "alive: a restart would not bring Slack back");
 
       t.sim.clearFaults();
       await t.bot.settle();

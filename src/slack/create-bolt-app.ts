@@ -22,19 +22,28 @@ export interface HealthReport {
  */
 export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>, slackTimeoutMs = 10_000, receiver?: Receiver): App {
   const logger = toBoltLogger(log);
+  const readiness = (_req: IncomingMessage, res: ServerResponse) => {
+    health()
+      .catch((): HealthReport => ({ ok: false, database: false, pendingMigrations: [] }))
+      .then((report) => {
+        res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify(report));
+      });
+  };
   const customRoutes = [
+    // Liveness asks nothing of the database or Slack: an orchestrator restarting the bot
+    // because Slack is down would only add a cold start to the outage.
     {
-      path: "/healthz",
+      path: "/livez",
       method: ["GET"],
       handler: (_req: IncomingMessage, res: ServerResponse) => {
-        health()
-          .catch((): HealthReport => ({ ok: false, database: false, pendingMigrations: [] }))
-          .then((report) => {
-            res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json" });
-            res.end(JSON.stringify(report));
-          });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: true }));
       },
     },
+    // Readiness: database, migrations, Slack reachable, Socket Mode connected. /healthz is the same report, kept for existing probes.
+    { path: "/readyz", method: ["GET"], handler: readiness },
+    { path: "/healthz", method: ["GET"], handler: readiness },
   ];
   const common = {
     token: config.slack.botToken,
