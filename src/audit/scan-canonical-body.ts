@@ -13,7 +13,7 @@
 export const BODY_MEMBER = { seq: 0, ts: 1, type: 2, requestId: 3, subjectId: 4, resource: 5, actor: 6, actorUserId: 7 } as const;
 export const BODY_MEMBER_SLOTS = 16;
 
-const TOP_KEYS: Array<[Uint8Array, number]> = (
+const TOP_KEYS: Array<[Buffer, number]> = (
   [
     ["seq", BODY_MEMBER.seq],
     ["ts", BODY_MEMBER.ts],
@@ -34,7 +34,7 @@ const NONE = 0;
 const TOP = 1;
 const ACTOR = 2;
 
-let buf: Uint8Array = new Uint8Array(0);
+let buf: Buffer = Buffer.alloc(0);
 let pos = 0;
 let out: Int32Array = new Int32Array(BODY_MEMBER_SLOTS);
 let sawEscape = false;
@@ -42,7 +42,7 @@ let sawEscape = false;
 let unsure = false;
 
 /** Whether `body` is certainly a JSON object as JSON.parse reads it; fills `members` (value byte ranges). */
-export function scanCanonicalBody(body: Uint8Array, members: Int32Array): boolean {
+export function scanCanonicalBody(body: Buffer, members: Int32Array): boolean {
   buf = body;
   pos = 0;
   out = members;
@@ -129,36 +129,42 @@ function array(depth: number): boolean {
   }
 }
 
+/** 1 for the bytes that end a run of plain string content: controls, '"' and '\\'. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[0x22] = 1;
+STRING_STOP[0x5c] = 1;
+
 function string(): boolean {
   const b = buf;
   const end = b.length;
+  const stop = STRING_STOP;
   let p = pos + 1;
   sawEscape = false;
-  while (p < end) {
+  for (;;) {
+    // One table load per byte: string content is most of a body's bytes.
+    while (p < end && stop[b[p]!] === 0) p++;
+    if (p >= end) return false;
     const c = b[p]!;
     if (c === 0x22) {
       pos = p + 1;
       return true;
     }
-    if (c < 0x20) return false;
-    if (c === 0x5c) {
-      sawEscape = true;
-      const e = b[p + 1];
-      if (e === 0x75) {
-        if (!isHex(b[p + 2]) || !isHex(b[p + 3]) || !isHex(b[p + 4]) || !isHex(b[p + 5])) return false;
-        p += 6;
-        continue;
-      }
-      // " \ / b f n r t
-      if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-        p += 2;
-        continue;
-      }
-      return false;
+    if (c !== 0x5c) return false;
+    sawEscape = true;
+    const e = b[p + 1];
+    if (e === 0x75) {
+      if (!isHex(b[p + 2]) || !isHex(b[p + 3]) || !isHex(b[p + 4]) || !isHex(b[p + 5])) return false;
+      p += 6;
+      continue;
     }
-    p++;
+    // " \ / b f n r t
+    if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      p += 2;
+      continue;
+    }
+    return false;
   }
-  return false;
 }
 
 function integer(): boolean {
@@ -178,13 +184,13 @@ function integer(): boolean {
   return true;
 }
 
-function literal(word: Uint8Array): boolean {
+function literal(word: Buffer): boolean {
   for (let k = 0; k < word.length; k++) if (buf[pos + k] !== word[k]) return false;
   pos += word.length;
   return true;
 }
 
-function sameBytes(key: Uint8Array, start: number, end: number): boolean {
+function sameBytes(key: Buffer, start: number, end: number): boolean {
   if (end - start !== key.length) return false;
   for (let k = 0; k < key.length; k++) if (buf[start + k] !== key[k]) return false;
   return true;
