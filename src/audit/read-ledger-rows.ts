@@ -17,6 +17,11 @@
 // (slightly) faster path, takes no slot of the pool, and is set read-only. PGlite, a single
 // in-process connection, is read through Prisma. Both use this code, via a LedgerQuery.
 //
+// Verification no longer iterates these pages on node-postgres: verifyLedger recognises rows
+// read through createPgLedgerQuery and reads the same rows with one binary COPY, checked by
+// worker threads (src/audit/verify-ledger-copy.ts; 2026-12-02 figures in bench/RESULTS.md).
+// Exports, filtered reads and Prisma (PGlite) still use the pages.
+//
 // `seq` is selected as text and `ts` as the exact ISO string the body carries, so the row
 // can be compared with the hashed body without Date or BigInt round trips in the driver.
 // ORDER BY names the table column: the select-list alias `seq` is text, and ordering by it

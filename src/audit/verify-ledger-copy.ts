@@ -37,6 +37,8 @@ export interface VerifyLedgerCopyOptions {
 }
 
 const DEFAULT_CHUNK_ENTRIES = 2000;
+/** Room for a default chunk of ~1 KB entries without growing. */
+const INITIAL_BUFFER_BYTES = 4 << 20;
 const BINARY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
 export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLedgerCopyOptions = {}): Promise<VerifyResult> {
@@ -63,6 +65,7 @@ export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLed
         if (found) return (failure = found);
       }
     }
+    splitter.recycle(item.chunk);
     if (verifier.entries >= nextReport) {
       report();
       nextReport = verifier.entries + every;
@@ -93,7 +96,9 @@ export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLed
  * (a worker reads it without a copy). Bytes are copied once, into the chunk being filled.
  */
 class TupleSplitter {
-  private buffer = new Uint8Array(new SharedArrayBuffer(1 << 21));
+  private buffer = new Uint8Array(new SharedArrayBuffer(INITIAL_BUFFER_BYTES));
+  /** Buffers of settled chunks, reused: allocating (and zeroing) megabytes per chunk costs the main thread. */
+  private readonly spare: Array<Uint8Array<SharedArrayBuffer>> = [];
   private view = Buffer.from(this.buffer.buffer);
   private filled = 0;
   /** End of the last complete tuple walked, and tuples walked, in the current buffer. */
@@ -156,7 +161,9 @@ class TupleSplitter {
   private cut(): Uint8Array {
     const chunk = this.buffer.subarray(this.chunkStart, this.walked);
     const rest = this.filled - this.walked;
-    const next = new Uint8Array(new SharedArrayBuffer(Math.max(this.buffer.length, rest * 2)));
+    const size = Math.max(this.buffer.length, rest * 2);
+    const reusable = this.spare.findIndex((candidate) => candidate.length >= size);
+    const next = reusable >= 0 ? this.spare.splice(reusable, 1)[0]! : new Uint8Array(new SharedArrayBuffer(size));
     next.set(this.buffer.subarray(this.walked, this.filled));
     this.buffer = next;
     this.view = Buffer.from(next.buffer);
@@ -167,6 +174,11 @@ class TupleSplitter {
     return chunk;
   }
 
+
+  /** A chunk is settled: its buffer may take new data. */
+  recycle(chunk: Uint8Array): void {
+    if (this.spare.length < 8) this.spare.push(new Uint8Array(chunk.buffer as SharedArrayBuffer));
+  }
 
   private grow(needed: number): void {
     const next = new Uint8Array(new SharedArrayBuffer(Math.max(needed, this.buffer.length * 2)));
