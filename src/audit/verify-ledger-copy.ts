@@ -12,14 +12,13 @@
 // Memory stays flat: at most IN_FLIGHT chunks exist at once, and the COPY stream is not read
 // while they are all out (the socket then applies backpressure to the server).
 import os from "node:os";
-import type { Worker } from "node:worker_threads";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { startWorkerThread } from "../runtime/start-worker-thread.js";
+import { ChunkVerifyPool } from "./chunk-verify-pool.js";
 import { LedgerChainVerifier, type ChainAnchor } from "./ledger-chain-verifier.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import type { LedgerFailure } from "./ledger-failure.js";
-import { COPY_COLUMNS, COPY_FIELD_COUNT, decodeCopyChunk, verifyCopyChunk, type ChunkVerdict } from "./verify-copy-chunk.js";
+import { COPY_COLUMNS, COPY_FIELD_COUNT, decodeCopyChunk, type ChunkVerdict } from "./verify-copy-chunk.js";
 import type { VerifyProgress, VerifyResult } from "./verify-ledger.js";
 
 export interface VerifyLedgerCopyOptions {
@@ -45,7 +44,7 @@ export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLed
   const verifier = new LedgerChainVerifier({ anchor: options.anchor, checkpoints: options.checkpoints });
   const chunkEntries = options.chunkEntries ?? DEFAULT_CHUNK_ENTRIES;
   const checkpointSeqs = (options.checkpoints ?? []).map((checkpoint) => checkpoint.seq.toString());
-  const pool = new ChunkPool(options.workers ?? Math.min(4, os.availableParallelism()), checkpointSeqs);
+  const pool = new ChunkVerifyPool(options.workers ?? Math.min(4, os.availableParallelism()), checkpointSeqs);
   const every = options.progressEvery ?? 50_000;
   let nextReport = every;
   const report = () => options.onProgress?.({ entries: verifier.entries, headSeq: verifier.headSeq, bytes: verifier.bytes });
@@ -77,11 +76,11 @@ export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLed
     for await (const piece of stream as AsyncIterable<Buffer>) {
       if (failure) continue; // drain: the connection stays usable for what follows
       for (const chunk of splitter.push(piece)) {
-        inFlight.push({ chunk, verdict: pool.run(chunk) });
+        inFlight.push({ chunk, verdict: pool.run(chunk, "copy") });
         while (!failure && inFlight.length >= maxInFlight) await settle(inFlight.shift()!);
       }
     }
-    if (!failure) for (const chunk of splitter.end()) inFlight.push({ chunk, verdict: pool.run(chunk) });
+    if (!failure) for (const chunk of splitter.end()) inFlight.push({ chunk, verdict: pool.run(chunk, "copy") });
     while (!failure && inFlight.length > 0) await settle(inFlight.shift()!);
   } finally {
     await pool.close();
@@ -185,79 +184,5 @@ class TupleSplitter {
     next.set(this.buffer.subarray(0, this.filled));
     this.buffer = next;
     this.view = Buffer.from(next.buffer);
-  }
-}
-
-/**
- * Worker threads checking chunks. Until a worker has started (loading the TypeScript sources
- * takes a few hundred milliseconds) chunks are checked on the calling thread, so a small
- * ledger never waits for one.
- */
-class ChunkPool {
-  private readonly workers: Worker[] = [];
-  private readonly ready: Worker[] = [];
-  private readonly busy = new Map<Worker, number>();
-  private readonly waiting = new Map<number, (verdict: ChunkVerdict) => void>();
-  private nextId = 0;
-  private readonly checkpointSet: Set<string>;
-
-  constructor(
-    readonly size: number,
-    checkpointSeqs: string[],
-  ) {
-    this.checkpointSet = new Set(checkpointSeqs);
-    for (let i = 0; i < size; i++) {
-      const worker = startWorkerThread(new URL("./ledger-verify-worker.ts", import.meta.url), { checkpointSeqs });
-      worker.unref();
-      worker.on("message", (message: { ready?: true; id?: number; verdict?: ChunkVerdict }) => {
-        if (message.ready) {
-          this.ready.push(worker);
-          this.busy.set(worker, 0);
-          return;
-        }
-        this.busy.set(worker, (this.busy.get(worker) ?? 1) - 1);
-        const resolve = this.waiting.get(message.id!);
-        this.waiting.delete(message.id!);
-        resolve?.(message.verdict!);
-      });
-      // A worker that fails leaves its chunks to be checked on this thread: never a silent pass.
-      worker.on("error", () => this.fail(worker));
-      worker.on("exit", () => this.fail(worker));
-      this.workers.push(worker);
-    }
-  }
-
-  private readonly owner = new Map<number, Worker>();
-
-  run(chunk: Uint8Array): Promise<ChunkVerdict> {
-    let best: Worker | null = null;
-    for (const worker of this.ready) if (best === null || this.busy.get(worker)! < this.busy.get(best)!) best = worker;
-    if (best === null) return Promise.resolve(verifyCopyChunk(chunk, this.checkpointSet));
-    const id = this.nextId++;
-    this.busy.set(best, this.busy.get(best)! + 1);
-    this.owner.set(id, best);
-    return new Promise((resolve) => {
-      this.waiting.set(id, (verdict) => {
-        this.owner.delete(id);
-        resolve(verdict);
-      });
-      best.postMessage({ id, chunk });
-    });
-  }
-
-  private fail(worker: Worker): void {
-    const index = this.ready.indexOf(worker);
-    if (index >= 0) this.ready.splice(index, 1);
-    for (const [id, owner] of this.owner) {
-      if (owner !== worker) continue;
-      this.owner.delete(id);
-      const resolve = this.waiting.get(id);
-      this.waiting.delete(id);
-      resolve?.({ ok: false });
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.terminate().catch(() => undefined)));
   }
 }
