@@ -98,6 +98,7 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
   // Runs of lines are checked by worker threads (verify-jsonl-chunk.ts) and linked here; a
   // run that does not pass, the first one, and everything after a gap go through checkEntry,
   // so failures read exactly as they always did. At most IN_FLIGHT runs are out at once.
+  const lineFailure = (error: ExportLineError) => ledgerFailure(lastSeq === null ? 1n : lastSeq + 1n, "malformed", `${error.message} (after entry ${lastSeq ?? "none"})`);
   const pool = new ChunkVerifyPool(options.workers ?? Math.min(4, os.availableParallelism()), checkpoints.map((checkpoint) => checkpoint.seq.toString()));
   const inFlight: Array<{ run: JsonlLineRun; chunk: Uint8Array; verdict: Promise<ChunkVerdict> }> = [];
   const maxInFlight = Math.max(2, pool.size * 3);
@@ -114,7 +115,8 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
         const failure = checkEntry(entry);
         if (failure) return failure;
       }
-      if (parsed.error) throw parsed.error;
+      // Reported here, before any later run is linked: it is the first problem in file order.
+      if (parsed.error) return lineFailure(parsed.error);
     }
     if (entries >= nextReport) {
       options.onProgress?.({ entries, fileBytes });
@@ -147,9 +149,7 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
       if (failure) return failure;
     }
   } catch (error) {
-    if (error instanceof ExportLineError) {
-      return ledgerFailure(lastSeq === null ? 1n : lastSeq + 1n, "malformed", `${error.message} (after entry ${lastSeq ?? "none"})`);
-    }
+    if (error instanceof ExportLineError) return lineFailure(error);
     throw error;
   } finally {
     await pool.close();
