@@ -9,6 +9,10 @@
 // first chunk (while the workers start), are checked entry by entry with the exact code of
 // the row path, so every failure is reported with the same first bad seq and wording as before.
 //
+// PGlite stays on the row path (Prisma pages): COPY does work through the bot's PGlite wire
+// server (checked 2026-12-02, binary and text), but PGlite answers each protocol exchange with
+// one buffer (execProtocolRawSync), so a COPY of the ledger would be held whole in memory.
+//
 // Memory stays flat: at most IN_FLIGHT chunks exist at once, and the COPY stream is not read
 // while they are all out (the socket then applies backpressure to the server).
 import os from "node:os";
