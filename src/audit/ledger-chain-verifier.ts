@@ -3,6 +3,7 @@ import { checkLedgerEntry } from "./check-ledger-entry.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import { ledgerFailure, type LedgerFailure } from "./ledger-failure.js";
 import type { VerifiableEntry } from "../ledger/ledger-record.js";
+import type { ChunkVerdict } from "./verify-copy-chunk.js";
 
 /** The (seq, hash) just before the first entry: (0, 64 zeros) for a chain from genesis. */
 export interface ChainAnchor {
@@ -82,6 +83,42 @@ export class LedgerChainVerifier {
   push(entry: VerifiableEntry): LedgerFailure | null {
     if (this.failure) return this.failure;
     return (this.failure = this.check(entry));
+  }
+
+  /**
+   * Takes a run of entries already checked on their own and among themselves (a worker's
+   * chunk, src/audit/verify-copy-chunk.ts) as if each had been pushed: only its ends are
+   * linked here, and the checkpoints inside it compared. Returns false, changing nothing, when
+   * the run did not pass or anything at its boundary needs the exact checks: the caller then
+   * pushes its entries one by one, which reports precisely what `push` always reported.
+   */
+  pushVerifiedRun(run: ChunkVerdict): boolean {
+    if (!run.ok || this.failure || this.anchor === null || this.entries === 0) return false;
+    const firstSeq = BigInt(run.firstSeq);
+    const lastSeq = BigInt(run.lastSeq);
+    if (firstSeq !== this.expectedSeq || run.firstPrevHash !== this.prevHash) return false;
+    const hashes = new Map<bigint, string>();
+    for (let i = 0; i < run.checkpointHashes.length; i += 2) hashes.set(BigInt(run.checkpointHashes[i]!), run.checkpointHashes[i + 1]!);
+    const checkpoints = this.checkpoints;
+    let cursor = this.nextCheckpoint;
+    let matched = 0;
+    let lastMatched: bigint | null = null;
+    while (cursor < checkpoints.length && checkpoints[cursor]!.seq <= lastSeq) {
+      const checkpoint = checkpoints[cursor++]!;
+      if (hashes.get(checkpoint.seq) !== checkpoint.hash) return false;
+      matched += 1;
+      lastMatched = checkpoint.seq;
+    }
+    this.nextCheckpoint = cursor;
+    this.checkpointsChecked += matched;
+    if (lastMatched !== null) this.lastCheckpointSeq = lastMatched;
+    this.entries += run.count;
+    this.bytes += run.bytes;
+    this.prevHash = run.lastHash;
+    this.headSeq = lastSeq;
+    this.headHash = run.lastHash;
+    this.expectedSeq = lastSeq + 1n;
+    return true;
   }
 
   private check(entry: VerifiableEntry): LedgerFailure | null {

@@ -21,5 +21,16 @@ export function createPrismaLedgerQuery(prisma: PrismaClient): LedgerQuery {
  * type mapping (measured in src/audit/read-ledger-rows.ts).
  */
 export function createPgLedgerQuery(client: pg.ClientBase): LedgerQuery {
-  return async (sql, params) => (await client.query<unknown[]>({ text: sql, values: [...params], rowMode: "array" })).rows;
+  const query: LedgerQuery = async (sql, params) => (await client.query<unknown[]>({ text: sql, values: [...params], rowMode: "array" })).rows;
+  pgClients.set(query, client);
+  return query;
+}
+
+// Which queries have a node-postgres connection behind them: verification then streams the
+// ledger with COPY (src/audit/verify-ledger-copy.ts) while callers keep passing a LedgerQuery.
+const pgClients = new WeakMap<LedgerQuery, pg.ClientBase>();
+
+/** The node-postgres connection behind a query from createPgLedgerQuery, if it is one. */
+export function pgClientOf(query: LedgerQuery): pg.ClientBase | undefined {
+  return pgClients.get(query);
 }

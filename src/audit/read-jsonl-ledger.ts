@@ -82,6 +82,65 @@ export async function* readJsonlLedger(path: string, options: ReadJsonlLedgerOpt
   }
 }
 
+/** Complete lines of an export (no trailing "\n"), as read: `lines` of them from `firstLineNumber`. */
+export interface JsonlLineRun {
+  bytes: Buffer;
+  firstLineNumber: number;
+  lines: number;
+}
+
+/**
+ * The same reading as readJsonlLedger (chunks, line limit, carried partial lines) without
+ * parsing: runs of complete lines, for verify-ledger-file.ts to hand to worker threads. Parse
+ * a run exactly as readJsonlLedger would with parseJsonlLines.
+ */
+export async function* readJsonlLineRuns(path: string, options: ReadJsonlLedgerOptions = {}): AsyncGenerator<JsonlLineRun, void, undefined> {
+  const maxLineBytes = options.maxLineBytes ?? MAX_JSONL_LINE_BYTES;
+  const stream = fs.createReadStream(path, { highWaterMark: Math.max(1, Math.min(CHUNK_BYTES, maxLineBytes)) });
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
+  let lineNumber = 0;
+  let bytes = 0;
+  const tooLong = (line: number) =>
+    new ExportLineError(line, `longer than ${describeBytes(maxLineBytes)}, the most a line of an export may be; a ledger entry takes a few KiB, so reading stopped there`);
+  const run = (complete: Buffer): JsonlLineRun => {
+    let lines = 1;
+    for (let at = complete.indexOf(NEWLINE); at >= 0; at = complete.indexOf(NEWLINE, at + 1)) lines += 1;
+    const result = { bytes: complete, firstLineNumber: lineNumber + 1, lines };
+    lineNumber += lines;
+    return result;
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      const lastNewline = chunk.lastIndexOf(NEWLINE);
+      if (lastNewline < 0) {
+        if (carryBytes + chunk.length > maxLineBytes) throw tooLong(lineNumber + 1);
+        carry.push(chunk);
+        carryBytes += chunk.length;
+        options.onBytes?.(bytes);
+        continue;
+      }
+      if (carryBytes > 0 && carryBytes + chunk.indexOf(NEWLINE) > maxLineBytes) throw tooLong(lineNumber + 1);
+      const complete = carryBytes > 0 ? Buffer.concat([...carry, chunk.subarray(0, lastNewline)]) : chunk.subarray(0, lastNewline);
+      const rest = chunk.subarray(lastNewline + 1);
+      carry = rest.length > 0 ? [rest] : [];
+      carryBytes = rest.length;
+      options.onBytes?.(bytes);
+      yield run(complete);
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (carryBytes > 0) yield run(Buffer.concat(carry));
+}
+
+/** The entries of a run of complete lines, up to its first bad line (as readJsonlLedger parses them). */
+export function parseJsonlLines(bytes: Buffer, firstLineNumber: number): { entries: VerifiableEntry[]; error: ExportLineError | null } {
+  const parsed = parseLines(bytes, firstLineNumber);
+  return { entries: parsed.entries, error: parsed.error };
+}
+
 interface ParsedLines {
   entries: VerifiableEntry[];
   /** Lines consumed, including blank ones. */

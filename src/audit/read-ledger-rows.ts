@@ -17,11 +17,17 @@
 // (slightly) faster path, takes no slot of the pool, and is set read-only. PGlite, a single
 // in-process connection, is read through Prisma. Both use this code, via a LedgerQuery.
 //
+// Verification no longer iterates these pages on node-postgres: verifyLedger recognises rows
+// read through createPgLedgerQuery and reads the same rows with one binary COPY, checked by
+// worker threads (src/audit/verify-ledger-copy.ts; 2026-12-02 figures in bench/RESULTS.md).
+// Exports, filtered reads and Prisma (PGlite) still use the pages.
+//
 // `seq` is selected as text and `ts` as the exact ISO string the body carries, so the row
 // can be compared with the hashed body without Date or BigInt round trips in the driver.
 // ORDER BY names the table column: the select-list alias `seq` is text, and ordering by it
 // would sort "10" before "9".
-import type { LedgerQuery } from "./ledger-query.js";
+import { pgClientOf, type LedgerQuery } from "./ledger-query.js";
+import type pg from "pg";
 import type { LedgerRecord } from "../ledger/ledger-record.js";
 
 export interface LedgerRowFilter {
@@ -48,12 +54,30 @@ export const DEFAULT_PAGE_SIZE = 5000;
 
 const COLUMNS = `seq::text AS seq, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts, type, request_id, actor_id, subject_id, resource, body, prev_hash, hash`;
 
+/** What verifyLedger needs to read the same rows with COPY instead (src/audit/verify-ledger-copy.ts). */
+export interface CopyableLedgerRows {
+  client: pg.ClientBase;
+  afterSeq?: bigint;
+  upToSeq?: bigint;
+}
+
+export const COPYABLE_ROWS = Symbol("accessbot.copyableLedgerRows");
+
 /**
  * Yields pages (arrays) of rows in ascending seq order until the table (or `upToSeq`) is
  * exhausted. Pages rather than single rows: an await per row would cost more than hashing
  * the row. Breaking out of the loop stops the reads.
  */
-export async function* readLedgerRows(query: LedgerQuery, options: ReadLedgerRowsOptions = {}): AsyncGenerator<LedgerRecord[], void, undefined> {
+export function readLedgerRows(query: LedgerQuery, options: ReadLedgerRowsOptions = {}): AsyncGenerator<LedgerRecord[], void, undefined> & { [COPYABLE_ROWS]?: CopyableLedgerRows } {
+  const rows = readPages(query, options);
+  const client = pgClientOf(query);
+  // Unfiltered rows over node-postgres: verifyLedger, handed this, verifies with one COPY and
+  // worker threads instead of iterating (the generator then never starts, so nothing is read twice).
+  if (client && options.filter === undefined) return Object.assign(rows, { [COPYABLE_ROWS]: { client, afterSeq: options.afterSeq, upToSeq: options.upToSeq } });
+  return rows;
+}
+
+async function* readPages(query: LedgerQuery, options: ReadLedgerRowsOptions): AsyncGenerator<LedgerRecord[], void, undefined> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
   const { where, params } = buildWhere(options);

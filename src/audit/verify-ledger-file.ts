@@ -3,7 +3,11 @@ import { LedgerChainVerifier } from "./ledger-chain-verifier.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import { ledgerFailure, type LedgerFailure } from "./ledger-failure.js";
 import { ExportLineError } from "./parse-jsonl-line.js";
-import { readJsonlLedger } from "./read-jsonl-ledger.js";
+import { parseJsonlLines, readJsonlLineRuns, type JsonlLineRun } from "./read-jsonl-ledger.js";
+import { ChunkVerifyPool } from "./chunk-verify-pool.js";
+import type { ChunkVerdict } from "./verify-copy-chunk.js";
+import type { VerifiableEntry } from "../ledger/ledger-record.js";
+import os from "node:os";
 
 /**
  * What an export file proves:
@@ -38,6 +42,8 @@ export interface VerifyLedgerFileOptions {
   onProgress?: (progress: { entries: number; fileBytes: number }) => void;
   /** The longest line accepted, in bytes; MAX_JSONL_LINE_BYTES (16 MiB) by default. */
   maxLineBytes?: number;
+  /** Worker threads checking runs of lines; 0 checks them on the calling thread. */
+  workers?: number;
 }
 
 /**
@@ -57,46 +63,96 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
   let bytes = 0;
   let lastSeq: bigint | null = null;
   let lastHash: string | null = null;
-  let firstGap: { after: bigint; next: bigint } | null = null;
+  let firstGap = null as { after: bigint; next: bigint } | null;
   let looseCheckpoints = 0;
   let fileBytes = 0;
   let nextReport = 50_000;
 
-  try {
-    for await (const page of readJsonlLedger(path, { onBytes: (read) => (fileBytes = read), maxLineBytes: options.maxLineBytes })) {
-      for (const entry of page) {
-        if (firstGap === null && lastSeq !== null && entry.seq > lastSeq + 1n) firstGap = { after: lastSeq, next: entry.seq };
-        if (firstGap === null) {
-          const failure = chain.push(entry);
-          if (failure) return failure;
-        } else {
-          if (entry.seq <= lastSeq!) {
-            return ledgerFailure(entry.seq, "seq-mismatch", `entry ${entry.seq} comes after entry ${lastSeq}: the file is out of order`);
-          }
-          const failure = checkLedgerEntry(entry);
-          if (failure) return failure;
-          for (const checkpoint of bySeq.get(entry.seq) ?? []) {
-            if (checkpoint.hash !== entry.hash) {
-              return ledgerFailure(entry.seq, "checkpoint-mismatch", `entry ${entry.seq} has hash ${entry.hash}, but ${checkpoint.source} recorded ${checkpoint.hash}`);
-            }
-            looseCheckpoints += 1;
-          }
+  // One entry through the exact rules: the chain while seqs are consecutive, then (after the
+  // first forward jump) each entry on its own.
+  const checkEntry = (entry: VerifiableEntry): LedgerFailure | null => {
+    if (firstGap === null && lastSeq !== null && entry.seq > lastSeq + 1n) firstGap = { after: lastSeq, next: entry.seq };
+    if (firstGap === null) {
+      const failure = chain.push(entry);
+      if (failure) return failure;
+    } else {
+      if (entry.seq <= lastSeq!) {
+        return ledgerFailure(entry.seq, "seq-mismatch", `entry ${entry.seq} comes after entry ${lastSeq}: the file is out of order`);
+      }
+      const failure = checkLedgerEntry(entry);
+      if (failure) return failure;
+      for (const checkpoint of bySeq.get(entry.seq) ?? []) {
+        if (checkpoint.hash !== entry.hash) {
+          return ledgerFailure(entry.seq, "checkpoint-mismatch", `entry ${entry.seq} has hash ${entry.hash}, but ${checkpoint.source} recorded ${checkpoint.hash}`);
         }
-        entries += 1;
-        bytes += 64 + Buffer.byteLength(entry.body, "utf8");
-        lastSeq = entry.seq;
-        lastHash = entry.hash;
+        looseCheckpoints += 1;
       }
-      if (entries >= nextReport) {
-        options.onProgress?.({ entries, fileBytes });
-        nextReport = entries + 50_000;
+    }
+    entries += 1;
+    bytes += 64 + Buffer.byteLength(entry.body, "utf8");
+    lastSeq = entry.seq;
+    lastHash = entry.hash;
+    return null;
+  };
+
+  // Runs of lines are checked by worker threads (verify-jsonl-chunk.ts) and linked here; a
+  // run that does not pass, the first one, and everything after a gap go through checkEntry,
+  // so failures read exactly as they always did. At most IN_FLIGHT runs are out at once.
+  const lineFailure = (error: ExportLineError) => ledgerFailure(lastSeq === null ? 1n : lastSeq + 1n, "malformed", `${error.message} (after entry ${lastSeq ?? "none"})`);
+  const pool = new ChunkVerifyPool(options.workers ?? Math.min(4, os.availableParallelism()), checkpoints.map((checkpoint) => checkpoint.seq.toString()));
+  const inFlight: Array<{ run: JsonlLineRun; chunk: Uint8Array; verdict: Promise<ChunkVerdict> }> = [];
+  const maxInFlight = Math.max(2, pool.size * 3);
+  const settle = async (item: (typeof inFlight)[number]): Promise<LedgerFailure | null> => {
+    const verdict = await item.verdict;
+    if (firstGap === null && chain.pushVerifiedRun(verdict) && verdict.ok) {
+      entries += verdict.count;
+      bytes += verdict.bytes;
+      lastSeq = BigInt(verdict.lastSeq);
+      lastHash = verdict.lastHash;
+    } else {
+      const parsed = parseJsonlLines(item.run.bytes, item.run.firstLineNumber);
+      for (const entry of parsed.entries) {
+        const failure = checkEntry(entry);
+        if (failure) return failure;
       }
+      // Reported here, before any later run is linked: it is the first problem in file order.
+      if (parsed.error) return lineFailure(parsed.error);
+    }
+    if (entries >= nextReport) {
+      options.onProgress?.({ entries, fileBytes });
+      nextReport = entries + 50_000;
+    }
+    return null;
+  };
+
+  try {
+    try {
+      for await (const run of readJsonlLineRuns(path, { onBytes: (read) => (fileBytes = read), maxLineBytes: options.maxLineBytes })) {
+        const chunk = new Uint8Array(new SharedArrayBuffer(run.bytes.length));
+        chunk.set(run.bytes);
+        inFlight.push({ run, chunk, verdict: pool.run(chunk, "jsonl") });
+        while (inFlight.length >= maxInFlight) {
+          const failure = await settle(inFlight.shift()!);
+          if (failure) return failure;
+        }
+      }
+    } catch (error) {
+      // A line refused while reading comes after every line already read: check those first.
+      while (inFlight.length > 0) {
+        const failure = await settle(inFlight.shift()!);
+        if (failure) return failure;
+      }
+      throw error;
+    }
+    while (inFlight.length > 0) {
+      const failure = await settle(inFlight.shift()!);
+      if (failure) return failure;
     }
   } catch (error) {
-    if (error instanceof ExportLineError) {
-      return ledgerFailure(lastSeq === null ? 1n : lastSeq + 1n, "malformed", `${error.message} (after entry ${lastSeq ?? "none"})`);
-    }
+    if (error instanceof ExportLineError) return lineFailure(error);
     throw error;
+  } finally {
+    await pool.close();
   }
   options.onProgress?.({ entries, fileBytes });
 

@@ -2,6 +2,8 @@ import { LedgerChainVerifier, type ChainAnchor, type ChainVerified } from "./led
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import type { LedgerFailure } from "./ledger-failure.js";
 import type { VerifiableEntry } from "../ledger/ledger-record.js";
+import { COPYABLE_ROWS, type CopyableLedgerRows } from "./read-ledger-rows.js";
+import { verifyLedgerCopy } from "./verify-ledger-copy.js";
 
 export type VerifyResult = ChainVerified | LedgerFailure;
 
@@ -20,6 +22,10 @@ export interface VerifyLedgerOptions {
   onProgress?: (progress: VerifyProgress) => void;
   /** Entries between two onProgress calls. */
   progressEvery?: number;
+  /** Rows over node-postgres only (verify-ledger-copy.ts): entries per worker chunk, for tests. */
+  chunkEntries?: number;
+  /** Rows over node-postgres only: worker threads (0: all on this thread). */
+  workers?: number;
 }
 
 type EntrySource = AsyncIterable<VerifiableEntry | readonly VerifiableEntry[]> | Iterable<VerifiableEntry | readonly VerifiableEntry[]>;
@@ -31,6 +37,10 @@ type EntrySource = AsyncIterable<VerifiableEntry | readonly VerifiableEntry[]> |
  * than hashing it). Stops reading at the first failure, which closes the source.
  */
 export async function verifyLedger(source: EntrySource, options: VerifyLedgerOptions = {}): Promise<VerifyResult> {
+  const copyable = (source as { [COPYABLE_ROWS]?: CopyableLedgerRows })[COPYABLE_ROWS];
+  if (copyable && options.anchor !== "first-entry") {
+    return verifyLedgerCopy(copyable.client, { ...options, anchor: options.anchor, afterSeq: copyable.afterSeq, upToSeq: copyable.upToSeq });
+  }
   const verifier = new LedgerChainVerifier({ anchor: options.anchor, checkpoints: options.checkpoints });
   const every = options.progressEvery ?? 50_000;
   let nextReport = every;
