@@ -66,7 +66,16 @@ function quantiles(values: number[]): Quantiles {
 async function pendingRequests(sim: SlackSimulator, bot: BotProcess, count: number, tag: string): Promise<Array<{ id: string; requester: string; message: SimMessage }>> {
   const made = await mapConcurrent(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
     const requester = REQUESTERS[i % REQUESTERS.length]!;
-    const { replyText } = await sendCommand(sim, bot, SIGNING_SECRET, requester, `svc 30m ${tag} ${i}`);
+    let replyText = "";
+    for (let attempt = 1; ; attempt++) {
+      try {
+        ({ replyText } = await sendCommand(sim, bot, SIGNING_SECRET, requester, `svc 30m ${tag} ${i}`));
+        break;
+      } catch (error) {
+        // See sendClick: an idle kept-alive connection the bot closed.
+        if (attempt >= 3 || !(error instanceof TypeError)) throw error;
+      }
+    }
     const id = requestIdOf(replyText);
     if (!id) throw new Error(`no request id in the reply: ${replyText}`);
     return { id, requester };
@@ -95,6 +104,22 @@ function clickBody(sim: SlackSimulator, message: SimMessage, approver: string): 
     responseUrl: sim.responseUrl(`click-${randomBytes(4).toString("hex")}`, { userId: approver, channel: message.channel, messageTs: message.ts }),
     triggerId: sim.issueTriggerId(approver),
   });
+}
+
+/**
+ * Posts a click. A kept-alive connection the bot's server closed while idle (between phases)
+ * fails the first write; Slack would retry, and so does this (the bot dedupes a repeated body).
+ */
+async function sendClick(url: string, body: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const http = await postToBot(url, SIGNING_SECRET, { body, contentType: "application/x-www-form-urlencoded" });
+      if (http.status !== 200) throw new Error(`click answered ${http.status}`);
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TypeError)) throw error;
+    }
+  }
 }
 
 /**
@@ -201,8 +226,7 @@ async function main(): Promise<void> {
       await Promise.all(steady.map(async (request, i) => {
         await sleep((i * 1000) / RATE);
         sentAt.set(request.id, Date.now());
-        const http = await postToBot(bot.eventsUrl, SIGNING_SECRET, { body: clickBody(sim, request.message, APPROVERS[i % APPROVERS.length]!), contentType: "application/x-www-form-urlencoded" });
-        if (http.status !== 200) throw new Error(`click answered ${http.status}`);
+        await sendClick(bot.eventsUrl, clickBody(sim, request.message, APPROVERS[i % APPROVERS.length]!));
       }));
       const ids = steady.map((r) => r.id);
       let decided = new Map<string, number>();
@@ -216,8 +240,7 @@ async function main(): Promise<void> {
       const burst = await pendingRequests(sim, bot, BURST, `burst-${randomBytes(2).toString("hex")}`);
       const burstStart = Date.now();
       await mapConcurrent(burst, 64, async (request, i) => {
-        const http = await postToBot(bot.eventsUrl, SIGNING_SECRET, { body: clickBody(sim, request.message, APPROVERS[i % APPROVERS.length]!), contentType: "application/x-www-form-urlencoded" });
-        if (http.status !== 200) throw new Error(`click answered ${http.status}`);
+        await sendClick(bot.eventsUrl, clickBody(sim, request.message, APPROVERS[i % APPROVERS.length]!));
       });
       const burstIds = burst.map((r) => r.id);
       await waitUntil("every burst decision in the ledger", async () => (decided = await decisionTimes(schema, burstIds)).size === burstIds.length, { timeoutMs: 300_000, describe: () => `${decided.size} of ${burstIds.length}` });
