@@ -34,49 +34,10 @@ export interface ReadJsonlLedgerOptions {
  * before more of it is read: memory stays at about the limit plus one chunk.
  */
 export async function* readJsonlLedger(path: string, options: ReadJsonlLedgerOptions = {}): AsyncGenerator<VerifiableEntry[], void, undefined> {
-  const maxLineBytes = options.maxLineBytes ?? MAX_JSONL_LINE_BYTES;
-  // A line that fits in one chunk is shorter than the chunk, so only lines carried across
-  // chunks need their length checked.
-  const stream = fs.createReadStream(path, { highWaterMark: Math.max(1, Math.min(CHUNK_BYTES, maxLineBytes)) });
-  /** The start of the current, unfinished line: pieces of earlier chunks. */
-  let carry: Buffer[] = [];
-  let carryBytes = 0;
-  let lineNumber = 0;
-  let bytes = 0;
-  const tooLong = (line: number) =>
-    new ExportLineError(line, `longer than ${describeBytes(maxLineBytes)}, the most a line of an export may be; a ledger entry takes a few KiB, so reading stopped there`);
-
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      const lastNewline = chunk.lastIndexOf(NEWLINE);
-      if (lastNewline < 0) {
-        if (carryBytes + chunk.length > maxLineBytes) throw tooLong(lineNumber + 1);
-        carry.push(chunk);
-        carryBytes += chunk.length;
-        options.onBytes?.(bytes);
-        continue;
-      }
-      if (carryBytes > 0 && carryBytes + chunk.indexOf(NEWLINE) > maxLineBytes) throw tooLong(lineNumber + 1);
-      const complete = carryBytes > 0 ? Buffer.concat([...carry, chunk.subarray(0, lastNewline)]) : chunk.subarray(0, lastNewline);
-      const rest = chunk.subarray(lastNewline + 1);
-      carry = rest.length > 0 ? [rest] : [];
-      carryBytes = rest.length;
-
-      const parsed = parseLines(complete, lineNumber + 1);
-      lineNumber += parsed.lines;
-      options.onBytes?.(bytes);
-      // The entries before a bad line are handed over first, so the verifier checks them and
-      // reports the first problem in file order.
-      if (parsed.entries.length > 0) yield parsed.entries;
-      if (parsed.error) throw parsed.error;
-    }
-  } finally {
-    // Reading may stop early (a bad line, or the consumer stopped): release the file now.
-    stream.destroy();
-  }
-  if (carryBytes > 0) {
-    const parsed = parseLines(Buffer.concat(carry), lineNumber + 1);
+  for await (const run of readJsonlLineRuns(path, options)) {
+    const parsed = parseJsonlLines(run.bytes, run.firstLineNumber);
+    // The entries before a bad line are handed over first, so the verifier checks them and
+    // reports the first problem in file order.
     if (parsed.entries.length > 0) yield parsed.entries;
     if (parsed.error) throw parsed.error;
   }
@@ -90,13 +51,16 @@ export interface JsonlLineRun {
 }
 
 /**
- * The same reading as readJsonlLedger (chunks, line limit, carried partial lines) without
- * parsing: runs of complete lines, for verify-ledger-file.ts to hand to worker threads. Parse
- * a run exactly as readJsonlLedger would with parseJsonlLines.
+ * The reading under readJsonlLedger (chunks, line limit, carried partial lines) without
+ * parsing: runs of complete lines, which verify-ledger-file.ts also hands to worker threads.
+ * parseJsonlLines parses a run.
  */
 export async function* readJsonlLineRuns(path: string, options: ReadJsonlLedgerOptions = {}): AsyncGenerator<JsonlLineRun, void, undefined> {
   const maxLineBytes = options.maxLineBytes ?? MAX_JSONL_LINE_BYTES;
+  // A line that fits in one chunk is shorter than the chunk, so only lines carried across
+  // chunks need their length checked.
   const stream = fs.createReadStream(path, { highWaterMark: Math.max(1, Math.min(CHUNK_BYTES, maxLineBytes)) });
+  /** The start of the current, unfinished line: pieces of earlier chunks. */
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let lineNumber = 0;
@@ -130,6 +94,7 @@ export async function* readJsonlLineRuns(path: string, options: ReadJsonlLedgerO
       yield run(complete);
     }
   } finally {
+    // Reading may stop early (a bad line, or the consumer stopped): release the file now.
     stream.destroy();
   }
   if (carryBytes > 0) yield run(Buffer.concat(carry));
