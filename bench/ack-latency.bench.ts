@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { benchBotEnv } from "./support/bench-bot-env.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
 import { buttonClickPayload, slashCommandBody } from "../test/support/slack-requests.js";
 import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../test/support/slack-simulator.js";
@@ -88,19 +89,6 @@ async function measureServer(name: string, server: BotProcess, sim: SlackSimulat
 /** BENCH_ACK_TARGETS=pglite,postgres picks what runs after the baseline (default both). */
 const TARGETS = new Set((process.env.BENCH_ACK_TARGETS ?? "pglite,postgres").split(","));
 
-function botEnv(sim: SlackSimulator, databaseUrl: string, policyFile: string): Record<string, string> {
-  return {
-    DATABASE_URL: databaseUrl,
-    SLACK_BOT_TOKEN: sim.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: sim.apiUrl,
-    ACCESS_POLICY_FILE: policyFile,
-    LOG_LEVEL: "warn",
-    // e.g. BENCH_BOT_NODE_OPTIONS="--import ./bench/support/cpu-profile.mjs" CPU_PROFILE_DIR=/tmp/prof to see where the bot's time goes.
-    ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS, CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR ?? "/tmp" } : {}),
-  };
-}
-
 async function main(): Promise<void> {
   const sim = await startSlackSimulator({
     users: ONCALL.map((id) => ({ id, name: id.toLowerCase() })),
@@ -115,21 +103,21 @@ async function main(): Promise<void> {
   writeFileSync(policyFile, readFileSync(POLICY_FILE));
   const results = [];
   try {
-    const bare = await startBotProcess({ name: "bare-bolt", entry: BARE_BOLT, args: [], env: botEnv(sim, "", policyFile) });
+    const bare = await startBotProcess({ name: "bare-bolt", entry: BARE_BOLT, args: [], env: benchBotEnv(sim, "", policyFile) });
     results.push(await measureServer("bare Bolt (ack only)", bare, sim, false));
     await bare.stop();
 
     if (TARGETS.has("pglite")) {
     const pgliteUrl = new URL("postgresql://pglite.invalid/pglite");
     pgliteUrl.searchParams.set("data_dir", path.join(workDir, "pglite"));
-    const onPglite = await startBotProcess({ name: "bot-pglite", env: botEnv(sim, pgliteUrl.toString(), policyFile), cwd: workDir });
+    const onPglite = await startBotProcess({ name: "bot-pglite", env: benchBotEnv(sim, pgliteUrl.toString(), policyFile), cwd: workDir });
     results.push(await measureServer("accessbot on PGlite (on disk)", onPglite, sim, true));
     await onPglite.stop();
     }
 
     const schema = TARGETS.has("postgres") ? scratchSchema(PG_URL) : null;
     if (schema) try {
-      const onPostgres = await startBotProcess({ name: "bot-postgres", env: botEnv(sim, schema.url, policyFile) });
+      const onPostgres = await startBotProcess({ name: "bot-postgres", env: benchBotEnv(sim, schema.url, policyFile) });
       results.push(await measureServer("accessbot on PostgreSQL", onPostgres, sim, true));
       await onPostgres.stop();
     } finally {

@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { WebClient } from "@slack/web-api";
+import { benchBotEnv } from "./support/bench-bot-env.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
 import { buttonClickPayload, postToBot } from "../test/support/slack-requests.js";
 import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../test/support/slack-simulator.js";
@@ -209,15 +210,7 @@ async function main(): Promise<void> {
 
     const bot = await startBotProcess({
       name: "bot-postgres",
-      env: {
-        DATABASE_URL: schema.url,
-        SLACK_BOT_TOKEN: sim.botToken,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: sim.apiUrl,
-        ACCESS_POLICY_FILE: policyFile,
-        LOG_LEVEL: "warn",
-        ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS, CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR ?? "/tmp" } : {}),
-      },
+      env: benchBotEnv(sim, schema.url, policyFile),
     });
     try {
       // Steady rate.

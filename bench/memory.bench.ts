@@ -9,6 +9,7 @@
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { benchBotEnv } from "./support/bench-bot-env.js";
 import { startSlackSimulator, type SlackSimulator } from "../test/support/slack-simulator.js";
 import { ONCALL, POLICY_FILE, SIGNING_SECRET } from "../test/support/start-test-bot.js";
 import { mapConcurrent, scratchSchema, sendCommand, startBotProcess, type BotProcess } from "../test/support/start-bot-process.js";
@@ -65,14 +66,7 @@ async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "accessbot-bench-memory-"));
   const policyFile = path.join(workDir, "access-policy.yml");
   writeFileSync(policyFile, readFileSync(POLICY_FILE));
-  const env = (databaseUrl: string) => ({
-    DATABASE_URL: databaseUrl,
-    SLACK_BOT_TOKEN: sim.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: sim.apiUrl,
-    ACCESS_POLICY_FILE: policyFile,
-    LOG_LEVEL: "warn",
-  });
+  const env = (databaseUrl: string) => benchBotEnv(sim, databaseUrl, policyFile);
   const rows: string[] = [];
   const loadBefore = os.loadavg()[0]!;
   try {
