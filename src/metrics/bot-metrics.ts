@@ -80,7 +80,7 @@ export class BotMetrics {
   private readonly scrapeErrors = new Counter({ name: "accessbot_metrics_database_errors_total", help: "Scrapes whose database gauges could not be read (they then keep their last values).", registers: [this.registry] });
 
   constructor(private readonly readGauges: () => Promise<OperationalGauges>) {
-    collectDefaultMetrics({ register: this.registry, prefix: "accessbot_process_" });
+    collectDefaultMetrics({ register: this.registry, prefix: "accessbot_" });
   }
 
   /** A committed transaction of the access store: what it decided and appended. */
