@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { ensureCompiledBuild } from "./support/compiled-build.js";
 import { postToBot, slashCommandBody } from "./support/slack-requests.js";
 import { SIGNING_SECRET, USERS } from "./support/start-test-bot.js";
-import { startSlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
