@@ -3,7 +3,7 @@
 // Block Kit renderers on npm are React components (slack-blocks-to-jsx) that need React and a
 // bundler, which this page does without; nothing else renders Block Kit. Every text goes in
 // through textContent (mrkdwn.js), never innerHTML.
-import { renderMrkdwn } from "./mrkdwn.js";
+import { decodeEntities, emojify, renderMrkdwn } from "./mrkdwn.js";
 
 /**
  * @typedef {{ users: Record<string, {realName: string}>, channels: Record<string, string>, usergroups?: Record<string,string>, timezone: string,
@@ -165,7 +165,7 @@ function input(block, context) {
   return node;
 }
 
-/** A text object: mrkdwn rendered, plain_text as it is (`:emoji:` aside, which Slack renders in both). */
+/** A text object: mrkdwn rendered, plain_text as Slack shows it (see `plain`). */
 export function textObject(text, context, className = "") {
   const node = el("div", className);
   if (!text) return node;
@@ -174,8 +174,11 @@ export function textObject(text, context, className = "") {
   return node;
 }
 
+/** A plain_text object as Slack shows it: `&amp;`, `&lt;`, `&gt;` decoded (Slack decodes them there too), `:emoji:` unless `emoji: false`. */
 function plain(text) {
-  return text ? String(text.text ?? "") : "";
+  if (!text) return "";
+  const decoded = decodeEntities(String(text.text ?? ""));
+  return text.emoji === false ? decoded : emojify(decoded);
 }
 
 function el(tag, className) {

@@ -17,6 +17,11 @@ const EMOJI = {
   bar_chart: "📊", chart_with_upwards_trend: "📈", inbox_tray: "📥", outbox_tray: "📤", pencil: "✏️", dm: "💬",
 };
 
+/** `:name:` to the emoji, for plain_text (mrkdwn does it while parsing). */
+export function emojify(text) {
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] ?? whole);
+}
+
 /** Slack's `&amp;`, `&lt;`, `&gt;` (the only entities it uses) back to characters. */
 export function decodeEntities(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
