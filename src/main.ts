@@ -37,6 +37,11 @@ import { createLogger } from "./logging/create-logger.js";
 import { ReloadablePolicy } from "./policy/reloadable-policy.js";
 import { buildProvisioners, type ProvisionedResource } from "./provisioning/build-provisioners.js";
 import { createBoltApp, type HealthReport } from "./slack/create-bolt-app.js";
+import { checkSlackCredentials } from "./slack/check-slack-credentials.js";
+import { logCommittedEntries } from "./logging/log-committed-entries.js";
+import { BotMetrics } from "./metrics/bot-metrics.js";
+import { instrumentSlackFetch } from "./metrics/instrument-slack-fetch.js";
+import { readOperationalGauges } from "./db/read-operational-gauges.js";
 import { registerListeners } from "./slack/listeners/register-listeners.js";
 import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
 import { SlackDirectory } from "./slack/slack-directory.js";
@@ -94,6 +99,9 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
   const policy = await ReloadablePolicy.load(config.policyFile);
   const clock: Clock = options.clock ?? { now: () => new Date() };
 
+  // Before the database opens: a rejected token or an unreachable Slack is one line and an exit.
+  const { workspaceUrl } = await checkSlackCredentials(config, { log, timeoutMs: options.slackTimeoutMs ?? 10_000 });
+
   const ownsDatabase = !options.database;
   let startedAckThread: AckThread | null = null;
   let overflowJournal: OverflowJournal | null = null;
@@ -107,11 +115,19 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     let relay: AuditRelay | null = null;
     let worker: JobWorker | null = null;
     let dueTimer = null as { nudge(): void } | null;
+    let sinkNames: string[] = [];
+    const metrics = new BotMetrics(() => withDeadline(readOperationalGauges(db.prisma, sinkNames, clock.now()), 4_000));
     const store = new PrismaAccessStore(db.prisma, {
       clock,
       // Each wakes only for what the transaction added: a decision's job completions and
       // message records would otherwise cost every sink and the due timer a round of queries.
       onCommit: (wrote) => {
+        try {
+          logCommittedEntries(log, wrote);
+          metrics.observeCommit(wrote);
+        } catch (error) {
+          log.warn({ err: error }, "could not log or count a committed transaction (it is committed)");
+        }
         if (wrote.ledger) {
           relay?.nudge();
           dueTimer?.nudge();
@@ -133,7 +149,12 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     };
     // Slack's requests arrive on the ack thread (start-ack-thread.ts); this app runs the listeners.
     const receiver = new AckThreadReceiver();
-    const app = createBoltApp(config, log, health, handlers, options.slackTimeoutMs, receiver);
+    const app = createBoltApp(config, log, {
+      inFlight: handlers,
+      ...(options.slackTimeoutMs !== undefined ? { slackTimeoutMs: options.slackTimeoutMs } : {}),
+      receiver,
+      fetch: instrumentSlackFetch(metrics, { onAnswered: () => slackHealth?.markOk() }),
+    });
     const socketEvents = new EventEmitter();
     slackHealth = new SlackHealth(app.client, { thresholdMs: options.slackUnreachableAfterMs ?? 120_000, ...(config.slack.appToken ? { socket: socketEvents } : {}) });
     const directory = new SlackDirectory(app.client, { groupTtlMs: config.groupCacheSeconds * 1000, userTtlMs: 5 * 60 * 1000 });
@@ -182,11 +203,11 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       log,
       leaseMs,
       kindsWithOwnLease: [...PROVISIONING_KINDS, ...DIGEST_JOB_KINDS],
+      onRun: (kind, result, seconds) => metrics.observeJob(kind, result, seconds),
       // Provisioning decides its own retries (and revokes never give up); Slack notices stop after ~1 day.
       maxAttempts: (kind) => (PROVISIONING_KINDS.includes(kind) ? Number.POSITIVE_INFINITY : 20),
     });
 
-    const workspaceUrl = await app.client.auth.test().then((result) => result.url ?? null, () => null);
     const sinks: AuditSink[] = [
       new SlackAuditSink(app.client, () => policy.current().policy.settings.auditChannel, async (requestId) => {
         const snapshot = await store.getSnapshot(requestId);
@@ -198,6 +219,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     // Always driven, even with no `alerts:` in the policy: its cursor then keeps up with the
     // head, so switching alerts on later never replays the history.
     sinks.push(new AlertDetectorSink(new PrismaAlertStore(db.prisma), () => policy.current().policy, clock, () => relay?.nudge()));
+    sinkNames = sinks.map((sink) => sink.name);
     const auditRelay = new AuditRelay(db.prisma, sinks, log, { now: () => clock.now().getTime() });
     relay = auditRelay;
     const jobWorker = worker;
@@ -224,6 +246,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       data: { config, durableInbox: db.durableInbox, overflowJournal: overflowJournal?.path ?? null, clockOffsetMs: clock.now().getTime() - Date.now(), replayAfterMs: REPLAY_AFTER_MS, slackTimeoutMs: options.slackTimeoutMs ?? 10_000 },
       log,
       health,
+      metrics: () => metrics.render(),
       runner,
       inbox,
       socketEvents,
@@ -280,7 +303,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     };
     process.on("SIGHUP", onHangup);
     ready = true;
-    log.info({ port, mode: config.slack.appToken ? "socket" : "http", database: db.kind, policySha256: policy.current().sha256 }, "accessbot is running");
+    log.info({ host: config.host, port, mode: config.slack.appToken ? "socket" : "http", database: db.kind, policySha256: policy.current().sha256, metricsToken: config.metricsToken !== null }, "accessbot is running");
 
     return {
       app,
@@ -350,6 +373,17 @@ function deprioritiseThisThread(log: Logger): void {
   } catch (error) {
     log.debug({ err: error }, "could not lower the priority of the bot's main thread");
   }
+}
+
+/** Rejects if `promise` has not settled within `ms` (the promise is abandoned, not cancelled). */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Resolves with `fallback` if `promise` has not settled within `ms` (the promise is abandoned, not cancelled). */

@@ -13,6 +13,10 @@ export interface AppConfig {
     apiUrl: string;
   };
   port: number;
+  /** The interface the HTTP server binds (Slack's requests, health, metrics). */
+  host: string;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
   policyFile: string;
   logLevel: string;
   sweepSchedule: string;
@@ -85,6 +89,13 @@ const envSchema = z.object({
     .default("https://slack.com/api/")
     .transform((value) => (value.endsWith("/") ? value : `${value}/`)),
   PORT: z.coerce.number({ error: "PORT must be a number" }).int().min(0).max(65535, "PORT must be between 1 and 65535 (0 picks a free port)").default(3000),
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.:\[\]%-]+$/, "HOST must be an interface address or host name, e.g. 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::")
+    .transform((value) => value.replace(/^\[(.*)\]$/, "$1"))
+    .default("0.0.0.0"),
+  ACCESSBOT_METRICS_TOKEN: optionalText.refine((value) => value === null || value.length >= 16, "ACCESSBOT_METRICS_TOKEN must be at least 16 characters (a long random secret), or unset to serve /metrics without a token"),
   ACCESS_POLICY_FILE: z.string().min(1).default("./access-policy.yml"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], { error: "LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent" }).default("info"),
   ACCESSBOT_SWEEP_SCHEDULE: z
@@ -122,6 +133,8 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     slack: { botToken: values.SLACK_BOT_TOKEN!, signingSecret: values.SLACK_SIGNING_SECRET, appToken: values.SLACK_APP_TOKEN, apiUrl: values.SLACK_API_URL },
     port: values.PORT,
+    host: values.HOST,
+    metricsToken: values.ACCESSBOT_METRICS_TOKEN,
     policyFile: values.ACCESS_POLICY_FILE,
     logLevel: values.LOG_LEVEL,
     sweepSchedule: values.ACCESSBOT_SWEEP_SCHEDULE,

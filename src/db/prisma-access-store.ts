@@ -174,14 +174,41 @@ export class PrismaAccessStore implements AccessStore {
   }
 }
 
-/** What a committed transaction added, so that only the parts with new work are woken. */
+/** What a committed transaction added: only the parts with new work are woken, and the log and metrics are told. */
 export interface CommitWrites {
   ledger: boolean;
   jobs: boolean;
+  /** The ledger entries it appended, in order. */
+  entries: CommittedEntry[];
+  /** The requests it moved out of PENDING (or created already decided, as break-glass does). */
+  decisions: CommittedDecision[];
+}
+
+export interface CommittedEntry {
+  seq: bigint;
+  type: string;
+  requestId: string | null;
+  subjectId: string | null;
+  resource: string | null;
+  actorId: string | null;
+  grantId: string | null;
+  at: Date;
+}
+
+export interface CommittedDecision {
+  requestId: string;
+  resource: string;
+  status: AccessRequestRecord["status"];
+  breakGlass: boolean;
+  /** When the request was made, so the time to decision can be measured. */
+  createdAt: Date;
+  decidedAt: Date;
 }
 
 class PrismaAccessTx implements AccessTx {
-  readonly wrote: CommitWrites = { ledger: false, jobs: false };
+  readonly wrote: CommitWrites = { ledger: false, jobs: false, entries: [], decisions: [] };
+  /** Requests read in this transaction, for the decisions it records. */
+  private readonly seenRequests = new Map<string, AccessRequestRecord>();
   private readonly pendingLedger: Array<{ event: LedgerEventInput; at: Date }> = [];
   private readonly pendingVotes: Array<{ vote: VoteRecord; entry: LedgerEntryRef }> = [];
 
@@ -195,7 +222,12 @@ class PrismaAccessTx implements AccessTx {
     const locked = await this.tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM access_request WHERE id = ${id} FOR UPDATE`;
     if (locked.length === 0) return null;
     const row = await this.tx.accessRequest.findUnique({ where: { id } });
-    return row ? toRequest(row) : null;
+    return row ? this.seen(toRequest(row)) : null;
+  }
+
+  private seen(request: AccessRequestRecord): AccessRequestRecord {
+    this.seenRequests.set(request.id, request);
+    return request;
   }
 
   async findRequestByIdempotencyKey(key: string): Promise<AccessRequestRecord | null> {
@@ -209,10 +241,17 @@ class PrismaAccessTx implements AccessTx {
 
   async insertRequest(request: AccessRequestRecord, idempotencyKey: string): Promise<void> {
     await this.tx.accessRequest.create({ data: { ...request, idempotencyKey } });
+    if (request.status !== "PENDING") this.decided(request, request.status, request.decidedAt ?? request.createdAt);
+  }
+
+  private decided(request: AccessRequestRecord, status: AccessRequestRecord["status"], decidedAt: Date): void {
+    this.wrote.decisions.push({ requestId: request.id, resource: request.resource, status, breakGlass: request.breakGlass, createdAt: request.createdAt, decidedAt });
   }
 
   async transitionRequest(id: string, from: AccessRequestRecord["status"], patch: Partial<AccessRequestRecord> & Pick<AccessRequestRecord, "status">): Promise<boolean> {
     const { count } = await this.tx.accessRequest.updateMany({ where: { id, status: from }, data: patch });
+    const request = this.seenRequests.get(id);
+    if (count === 1 && request) this.decided(request, patch.status, patch.decidedAt ?? this.clock.now());
     return count === 1;
   }
 
@@ -344,7 +383,7 @@ class PrismaAccessTx implements AccessTx {
   private async requestsById(ids: string[]): Promise<AccessRequestRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.tx.accessRequest.findMany({ where: { id: { in: ids } }, orderBy: { createdAt: "asc" } });
-    return rows.map(toRequest);
+    return rows.map((row) => this.seen(toRequest(row)));
   }
 
   appendLedger: AccessTx["appendLedger"] = async (event, at) => {
@@ -355,6 +394,16 @@ class PrismaAccessTx implements AccessTx {
   /** Writes the transaction's ledger entries, and the votes that point at them, just before the commit. */
   async flushLedger(): Promise<void> {
     const appended = await appendLedgerEntries(this.tx, this.pendingLedger);
+    this.wrote.entries = this.pendingLedger.map(({ event, at }, index) => ({
+      seq: appended[index]!.seq,
+      type: event.type,
+      requestId: event.requestId ?? null,
+      subjectId: event.subjectId ?? null,
+      resource: event.resource ?? null,
+      actorId: event.actor.user_id ?? null,
+      grantId: typeof event.data.grant_id === "string" ? event.data.grant_id : null,
+      at,
+    }));
     if (this.pendingVotes.length > 0) {
       await this.tx.vote.createMany({ data: this.pendingVotes.map(({ vote, entry }) => ({ ...vote, ledgerSeq: appended[entry.pendingIndex]!.seq })) });
     }

@@ -21,6 +21,8 @@ export interface JobWorkerOptions {
   pollMs?: number;
   /** Kinds whose lease is not the default one (`leaseMs(kind)` is asked for each). */
   kindsWithOwnLease?: readonly string[];
+  /** Told of every run: how it ended and how long it took (the metrics). */
+  onRun?(kind: string, result: "done" | "retry" | "failed" | "gave_up", seconds: number): void;
 }
 
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
@@ -163,7 +165,13 @@ export class JobWorker {
 
   private async run(job: ClaimedJob): Promise<void> {
     const { log, queue } = this.options;
-    const jobLog = log.child({ jobId: job.id.toString(), kind: job.kind, attempt: job.attempts });
+    const jobLog = log.child({ jobId: job.id.toString(), kind: job.kind, attempt: job.attempts, ...idsOf(job.payload) });
+    const started = performance.now();
+    const ran = (result: "done" | "retry" | "failed" | "gave_up") => {
+      const seconds = (performance.now() - started) / 1000;
+      this.options.onRun?.(job.kind, result, seconds);
+      return Math.round(seconds * 1000);
+    };
     const budget = job.leaseUntil.getTime() - Date.now() - 1000;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -175,20 +183,20 @@ export class JobWorker {
       ]);
       if (result.kind === "done") {
         await queue.complete(job, this.workerId, "done");
-        jobLog.debug("job done");
+        jobLog.info({ ms: ran("done") }, "job done");
       } else {
         await queue.retry(job, this.workerId, result.at, result.error);
-        jobLog.info({ retryAt: result.at.toISOString(), error: result.error }, "job will be retried");
+        jobLog.info({ ms: ran("retry"), retryAt: result.at.toISOString(), error: result.error }, "job will be retried");
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (job.attempts >= this.options.maxAttempts(job.kind)) {
-        jobLog.error({ err: error }, `job failed ${job.attempts} times and was given up`);
+        jobLog.error({ err: error, ms: ran("gave_up") }, `job failed ${job.attempts} times and was given up`);
         await queue.complete(job, this.workerId, "failed", message).catch((err: unknown) => jobLog.error({ err }, "could not record the failed job"));
         return;
       }
       const at = new Date(this.options.clock.now().getTime() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(job.attempts - 1, 12)));
-      jobLog.warn({ err: error, retryAt: at.toISOString() }, "job failed; it will be retried");
+      jobLog.warn({ err: error, ms: ran("failed"), retryAt: at.toISOString() }, "job failed; it will be retried");
       await queue.retry(job, this.workerId, at, message).catch((err: unknown) => jobLog.error({ err }, "could not schedule the retry; the lease will expire and the job run again"));
     } finally {
       clearTimeout(timer);
@@ -210,4 +218,18 @@ export class JobWorker {
     this.timer = setTimeout(() => this.nudge(), Math.max(delay, 250));
     this.timer.unref();
   }
+}
+
+/** The ids a job's payload names, so an operator can follow a request or grant through the log. */
+function idsOf(payload: unknown): Record<string, string> {
+  const ids: Record<string, string> = {};
+  if (payload && typeof payload === "object") {
+    for (const key of ["requestId", "grantId", "userId"] as const) {
+      const value = (payload as Record<string, unknown>)[key];
+      if (typeof value === "string") ids[key] = value;
+    }
+    const notice = (payload as { notice?: { requestId?: unknown } }).notice;
+    if (!ids.requestId && typeof notice?.requestId === "string") ids.requestId = notice.requestId;
+  }
+  return ids;
 }

@@ -1,6 +1,6 @@
 import type { AppConfig } from "../config/read-env-config.js";
 import type { DurableInboxTarget } from "../db/open-database.js";
-import type { HealthReport } from "./create-bolt-app.js";
+import type { HealthReport, MetricsText } from "./operational-routes.js";
 
 /** What the bot hands its ack thread (start-ack-thread.ts → ack-thread.ts). */
 export interface AckThreadData {
@@ -22,6 +22,7 @@ export type FromAckThread =
   /** An acknowledged (or, with `ackId`, awaiting its ack) request; `journalEnd` when it went to the journal. */
   | { type: "event"; body: Record<string, unknown>; key: string | null; retryNum?: number; retryReason?: string; ackId?: number; journalEnd?: number }
   | { type: "health"; id: number }
+  | { type: "metrics"; id: number }
   | { type: "count"; id: number; forwarded: number }
   | { type: "socket"; event: string }
   | { type: "stopped"; forwarded: number };
@@ -30,6 +31,7 @@ export type FromAckThread =
 export type ToAckThread =
   | { type: "ack"; ackId: number; response?: unknown }
   | { type: "health-report"; id: number; report: HealthReport }
+  | { type: "metrics-report"; id: number; metrics: MetricsText | null; error?: string }
   | { type: "count"; id: number }
   | { type: "compact"; through: number }
   | { type: "stop" };

@@ -6,7 +6,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { AnyMiddlewareArgs } from "@slack/bolt";
 import pg from "pg";
 import { pino } from "pino";
-import { createBoltApp, type HealthReport } from "./create-bolt-app.js";
+import type { Server } from "node:http";
+import { createBoltApp } from "./create-bolt-app.js";
+import { operationalRoutes, serveOperationalRoutes, type HealthReport, type MetricsText } from "./operational-routes.js";
 import type { AckThreadData, FromAckThread, ToAckThread } from "./ack-thread-protocol.js";
 import { clearInboxJournal, InboxJournal } from "./inbox-journal.js";
 import { acksWithoutBody, INBOX_JOB_KIND, inboxKey, isInteraction } from "./interaction-inbox.js";
@@ -160,6 +162,7 @@ let forwarded = 0;
 let nextId = 1;
 const waitingAcks = new Map<number, (response: unknown) => void>();
 const waitingHealth = new Map<number, (report: HealthReport) => void>();
+const waitingMetrics = new Map<number, (answer: Extract<ToAckThread, { type: "metrics-report" }>) => void>();
 
 function forward(message: Extract<FromAckThread, { type: "event" }>): void {
   forwarded++;
@@ -180,8 +183,25 @@ const health = () =>
     post({ type: "health", id });
   });
 
+const metrics = () =>
+  new Promise<MetricsText>((resolve, reject) => {
+    const id = nextId++;
+    const timer = setTimeout(() => {
+      waitingMetrics.delete(id);
+      reject(new Error("the bot did not answer within 5 s"));
+    }, HEALTH_TIMEOUT_MS);
+    waitingMetrics.set(id, (answer) => {
+      clearTimeout(timer);
+      if (answer.metrics) resolve(answer.metrics);
+      else reject(new Error(answer.error ?? "no metrics"));
+    });
+    post({ type: "metrics", id });
+  });
+
+let routeServer: Server | null = null;
 try {
-  const app = createBoltApp(data.config, log, health, undefined, data.slackTimeoutMs);
+  const routes = operationalRoutes({ health, metrics, metricsToken: data.config.metricsToken });
+  const app = createBoltApp(data.config, log, { routes, slackTimeoutMs: data.slackTimeoutMs });
   app.use(async (middlewareArgs) => {
     const args = middlewareArgs as unknown as AnyMiddlewareArgs & { ack?: (response?: unknown) => Promise<void>; context: { retryNum?: number; retryReason?: string } };
     const body = args.body as Record<string, unknown>;
@@ -224,6 +244,10 @@ try {
         waitingHealth.get(message.id)?.(message.report);
         waitingHealth.delete(message.id);
         break;
+      case "metrics-report":
+        waitingMetrics.get(message.id)?.(message);
+        waitingMetrics.delete(message.id);
+        break;
       case "count":
         post({ type: "count", id: message.id, forwarded });
         break;
@@ -238,6 +262,8 @@ try {
       case "stop":
         void (async () => {
           await app.stop().catch((error: unknown) => log.warn({ err: error }, "the Slack receiver did not stop cleanly"));
+          routeServer?.closeAllConnections();
+          routeServer?.close();
           await durable.close().catch(() => undefined);
           post({ type: "stopped", forwarded });
           port.close();
@@ -246,11 +272,33 @@ try {
     }
   });
 
-  const server = await app.start(data.config.port);
-  const address = (server as { address?: () => unknown } | undefined)?.address?.();
+  const listen = { host: data.config.host, port: data.config.port };
+  // Socket Mode: Bolt's own server for custom routes ignores the host, so health and metrics
+  // get theirs, bound like the HTTP receiver (and reporting the port it got, for PORT=0).
+  if (data.config.slack.appToken) routeServer = await serveOperationalRoutes(routes, listen);
+  const server = (await app.start(listen)) as unknown;
+  const address = (routeServer ?? (server as { address?: () => unknown } | undefined))?.address?.();
   post({ type: "ready", port: address && typeof address === "object" && "port" in address ? Number((address as { port: number }).port) : data.config.port });
 } catch (error) {
-  post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+  routeServer?.close();
+  post({ type: "failed", message: describeStartFailure(error) });
   await durable.close().catch(() => undefined);
   port.close();
+}
+
+/** Why the server could not start, as the fix an operator needs. */
+function describeStartFailure(error: unknown): string {
+  const { host, port } = data.config;
+  switch ((error as { code?: string }).code) {
+    case "EADDRINUSE":
+      return `port ${port} on ${host} is already in use: stop the other process or set PORT to a free port.`;
+    case "EACCES":
+      return `listening on port ${port} needs privileges this process lacks: set PORT above 1023 (put a proxy or load balancer in front for 80/443).`;
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `HOST ${host} is not an address of this machine: set HOST to 0.0.0.0 (every interface), 127.0.0.1 or one of its addresses.`;
+    default:
+      return `the Slack receiver could not start: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }

@@ -1,57 +1,39 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { App, type Receiver } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/read-env-config.js";
 import { toBoltLogger } from "../logging/create-logger.js";
 import { guardHttpRequests } from "./guard-http-requests.js";
-import type { SlackHealthReport } from "./slack-health.js";
+import type { OperationalRoute } from "./operational-routes.js";
 
-export interface HealthReport {
-  ok: boolean;
-  database: boolean;
-  pendingMigrations: string[];
-  slack?: SlackHealthReport;
-  problem?: string;
+export type { HealthReport } from "./operational-routes.js";
+
+export interface BoltAppOptions {
+  /** GET routes served beside /slack/events (HTTP mode only; Socket Mode serves them itself, ack-thread.ts). */
+  routes?: OperationalRoute[];
+  /** Listeners keep working after they ack; tracking them lets shutdown (and tests) wait for that work. */
+  inFlight?: Set<Promise<unknown>>;
+  slackTimeoutMs?: number;
+  receiver?: Receiver;
+  /** The Web API client's transport (instrument-slack-fetch.ts counts every call through it). */
+  fetch?: typeof globalThis.fetch;
 }
 
 /**
  * Bolt in HTTP mode (signature verification on, POST /slack/events) or Socket Mode when an
- * app token is set, plus GET /healthz; or, with `receiver`, the bot's own app, which gets its
- * requests from the ack thread (start-ack-thread.ts). Every Web API call goes to `SLACK_API_URL`.
+ * app token is set; or, with `receiver`, the bot's own app, which gets its requests from the
+ * ack thread (start-ack-thread.ts). Every Web API call goes to `SLACK_API_URL`.
  */
-export function createBoltApp(config: AppConfig, log: Logger, health: () => Promise<HealthReport>, inFlight?: Set<Promise<unknown>>, slackTimeoutMs = 10_000, receiver?: Receiver): App {
+export function createBoltApp(config: AppConfig, log: Logger, options: BoltAppOptions = {}): App {
+  const { inFlight, receiver } = options;
+  const slackTimeoutMs = options.slackTimeoutMs ?? 10_000;
   const logger = toBoltLogger(log);
-  const readiness = (_req: IncomingMessage, res: ServerResponse) => {
-    health()
-      .catch((): HealthReport => ({ ok: false, database: false, pendingMigrations: [] }))
-      .then((report) => {
-        res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json" });
-        res.end(JSON.stringify(report));
-      });
-  };
-  const customRoutes = [
-    // Liveness asks nothing of the database or Slack: an orchestrator restarting the bot
-    // because Slack is down would only add a cold start to the outage.
-    {
-      path: "/livez",
-      method: ["GET"],
-      handler: (_req: IncomingMessage, res: ServerResponse) => {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ ok: true }));
-      },
-    },
-    // Readiness: database, migrations, Slack reachable, Socket Mode connected. /healthz is the same report, kept for existing probes.
-    { path: "/readyz", method: ["GET"], handler: readiness },
-    { path: "/healthz", method: ["GET"], handler: readiness },
-  ];
   const common = {
     token: config.slack.botToken,
     logger,
     // Why: a Slack call that never answers must not hold a job (or shutdown) forever; work is
     // retried from durable state instead, so a few quick retries here are enough.
-    clientOptions: { slackApiUrl: config.slack.apiUrl, timeout: slackTimeoutMs, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 } },
-    customRoutes,
+    clientOptions: { slackApiUrl: config.slack.apiUrl, timeout: slackTimeoutMs, retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 }, ...(options.fetch ? { fetch: options.fetch } : {}) },
   };
   // Socket Mode: the receiver's own WebClient (apps.connections.open with the app token) takes
   // `installerOptions.clientOptions`. Bolt would otherwise hand it the very object given as
@@ -60,8 +42,8 @@ export function createBoltApp(config: AppConfig, log: Logger, health: () => Prom
   const app = receiver
     ? new App({ token: common.token, logger, clientOptions: common.clientOptions, receiver })
     : config.slack.appToken
-    ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } } })
-    : new App({ ...common, signingSecret: config.slack.signingSecret!, endpoints: "/slack/events" });
+    ? new App({ ...common, appToken: config.slack.appToken, socketMode: true, installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } } })
+    : new App({ ...common, customRoutes: options.routes ?? [], signingSecret: config.slack.signingSecret!, endpoints: "/slack/events" });
 
   if (!receiver && !config.slack.appToken) {
     const http = (app as unknown as { receiver?: { requestListener: Parameters<typeof guardHttpRequests>[0]["requestListener"] } }).receiver;

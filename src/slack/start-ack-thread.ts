@@ -3,7 +3,8 @@ import type { App, Receiver } from "@slack/bolt";
 import type { Logger } from "pino";
 import { startWorkerThread } from "../runtime/start-worker-thread.js";
 import type { AckThreadData, FromAckThread, ToAckThread } from "./ack-thread-protocol.js";
-import type { HealthReport } from "./create-bolt-app.js";
+import type { HealthReport, MetricsText } from "./operational-routes.js";
+import { StartupError } from "./check-slack-credentials.js";
 import { clearInboxJournal } from "./inbox-journal.js";
 import { RECORDED_PROPERTY, type InteractionInbox, type InteractionRunner, REPLAY_AFTER_MS } from "./interaction-inbox.js";
 
@@ -41,6 +42,8 @@ export async function startAckThread(options: {
   data: AckThreadData;
   log: Logger;
   health: () => Promise<HealthReport>;
+  /** GET /metrics: the Prometheus text of this thread's registry. */
+  metrics: () => Promise<MetricsText>;
   runner: InteractionRunner;
   inbox: InteractionInbox;
   /** Receives the Socket Mode connection's events (connected, disconnected, …). */
@@ -132,7 +135,7 @@ export async function startAckThread(options: {
           resolve(message.port);
           break;
         case "failed":
-          reject(new Error(message.message));
+          reject(new StartupError(message.message));
           break;
         case "log":
           relayLog(log, message.line);
@@ -145,6 +148,12 @@ export async function startAckThread(options: {
             .health()
             .catch((): HealthReport => ({ ok: false, database: false, pendingMigrations: [] }))
             .then((report) => send({ type: "health-report", id: message.id, report }));
+          break;
+        case "metrics":
+          options.metrics().then(
+            (metrics) => send({ type: "metrics-report", id: message.id, metrics }),
+            (error: unknown) => send({ type: "metrics-report", id: message.id, metrics: null, error: error instanceof Error ? error.message : String(error) }),
+          );
           break;
         case "count":
           countWaiters.get(message.id)?.(message.forwarded);
