@@ -42,11 +42,8 @@ describe("the sandbox in a browser", { skip }, () => {
   };
   const ledgerCount = (type: string) => page.locator(`#ledger .ledger-entry .ledger-type`, { hasText: new RegExp(`^${type.replace(".", "\\.")}$`) }).count();
   const waitForLedger = async (type: string, count: number) => {
-    await page.waitForFunction(
-      ([wanted, n]) => [...document.querySelectorAll("#ledger .ledger-type")].filter((node) => node.textContent === wanted).length >= Number(n),
-      [type, String(count)],
-      { timeout: 15_000 },
-    );
+    // Page functions are strings: they run in the browser, not under this file's Node types.
+    await page.waitForFunction(`[...document.querySelectorAll("#ledger .ledger-type")].filter((node) => node.textContent === ${JSON.stringify(type)}).length >= ${count}`, undefined, { timeout: 15_000 });
   };
 
   test("request as the requester, approve as approvers, see the DM and the ledger verify", async () => {
@@ -87,7 +84,7 @@ describe("the sandbox in a browser", { skip }, () => {
     await waitForLedger("grant.activated", 1);
 
     // The approval message no longer offers Approve once granted.
-    await page.waitForFunction((id) => [...document.querySelectorAll(".message")].some((node) => node.textContent?.includes(id) && !node.querySelector('button[data-action-id="access_approve"]')), requestId, { timeout: 15_000 });
+    await page.waitForFunction(`[...document.querySelectorAll(".message")].some((node) => node.textContent.includes(${JSON.stringify(requestId)}) && !node.querySelector('button[data-action-id="access_approve"]'))`, undefined, { timeout: 15_000 });
 
     await actAs("Ada Lovelace");
     await page.click('[data-conversation="dm"]');
@@ -122,6 +119,6 @@ describe("the sandbox in a browser", { skip }, () => {
     const posted = page.locator(".message", { hasText: "<img src=x onerror=window.__pwned=1>" });
     await posted.waitFor({ timeout: 15_000 });
     assert.equal(await posted.locator("img").count(), 0, "the reason is shown as text, not markup");
-    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.equal(await page.evaluate("window.__pwned"), undefined);
   });
 });

@@ -20,6 +20,7 @@ interface LedgerRow {
   seq: string;
   type: string;
   requestId: string | null;
+  resource: string | null;
   data: Record<string, unknown> | null;
 }
 
@@ -95,11 +96,13 @@ describe("the sandbox", () => {
     assert.equal(stranger.status, 400, "only the sandbox's people can act");
   });
 
-  test("the page server is not reachable on other interfaces", async (t) => {
+  test("the page and the bot listen on 127.0.0.1 only: not reachable on the machine's other addresses", async (t) => {
+    assert.equal((await fetch(`http://127.0.0.1:${sandbox.bot.port}/healthz`)).status, 200, "the bot answers on 127.0.0.1");
     const external = Object.values(os.networkInterfaces()).flat().find((address) => address && address.family === "IPv4" && !address.internal);
     if (!external) return t.skip("this machine has no non-loopback IPv4 address to try");
     const port = new URL(sandbox.url).port;
     await assert.rejects(fetch(`http://${external.address}:${port}/`), "the page listens on 127.0.0.1 only");
+    await assert.rejects(fetch(`http://${external.address}:${sandbox.bot.port}/healthz`), "the bot (HOST=127.0.0.1) listens on 127.0.0.1 only");
   });
 
   test("request → approvals → dry-run grant → the requester's DM, with the ledger verified", async () => {

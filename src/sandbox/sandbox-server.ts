@@ -76,6 +76,10 @@ class HttpError extends Error {
 /** Starts the page's server on 127.0.0.1:`port` (0 picks a free one). */
 export async function startSandboxServer(options: SandboxServerOptions): Promise<SandboxServer> {
   const { sim, bot, database, people, signingSecret, log } = options;
+  if (!fs.existsSync(new URL("index.html", PAGE_DIR))) {
+    // The runtime image (deploy/Dockerfile) ships dist/ without src/: the sandbox is for a clone.
+    throw Object.assign(new Error(`The sandbox's page is missing (${PAGE_DIR.pathname}): run the sandbox from a clone of the repository, where src/sandbox/page/ is.`), { code: "SANDBOX_PAGE_MISSING" });
+  }
   const botUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const peopleById = new Map(people.map((person) => [person.id, person]));
   /** Views a person submitted or closed: the page no longer shows them as open modals. */
