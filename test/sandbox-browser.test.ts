@@ -14,6 +14,16 @@ import { startSandbox, type Sandbox } from "../src/sandbox/start-sandbox.js";
 const CHROMIUM = "/usr/bin/chromium";
 const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
 const haveChromium = fs.existsSync(CHROMIUM);
+
+/** The page's document, typed just enough for the functions that run in the browser (this file has Node's types, not the DOM's). */
+interface PageNode {
+  textContent: string | null;
+  querySelector(selector: string): unknown;
+}
+/** What functions run in the page see as `globalThis` (they are serialised, so they cannot call helpers from this file). */
+interface PageGlobal {
+  document: { querySelectorAll(selector: string): Iterable<PageNode> };
+}
 // In CI a missing browser is a failure (.ci/run installs it), never a silent skip.
 const skip = !haveChromium && process.env.CI !== "true" ? `no Chromium at ${CHROMIUM} (apt-get install chromium; CI installs it)` : false;
 
@@ -42,8 +52,11 @@ describe("the sandbox in a browser", { skip }, () => {
   };
   const ledgerCount = (type: string) => page.locator(`#ledger .ledger-entry .ledger-type`, { hasText: new RegExp(`^${type.replace(".", "\\.")}$`) }).count();
   const waitForLedger = async (type: string, count: number) => {
-    // Page functions are strings: they run in the browser, not under this file's Node types.
-    await page.waitForFunction(`[...document.querySelectorAll("#ledger .ledger-type")].filter((node) => node.textContent === ${JSON.stringify(type)}).length >= ${count}`, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      ([wanted, n]) => [...(globalThis as unknown as PageGlobal).document.querySelectorAll("#ledger .ledger-type")].filter((node) => node.textContent === wanted).length >= Number(n),
+      [type, String(count)] as const,
+      { timeout: 15_000 },
+    );
   };
 
   test("request as the requester, approve as approvers, see the DM and the ledger verify", async () => {
@@ -84,7 +97,7 @@ describe("the sandbox in a browser", { skip }, () => {
     await waitForLedger("grant.activated", 1);
 
     // The approval message no longer offers Approve once granted.
-    await page.waitForFunction(`[...document.querySelectorAll(".message")].some((node) => node.textContent.includes(${JSON.stringify(requestId)}) && !node.querySelector('button[data-action-id="access_approve"]'))`, undefined, { timeout: 15_000 });
+    await page.waitForFunction((id) => [...(globalThis as unknown as PageGlobal).document.querySelectorAll(".message")].some((node) => node.textContent?.includes(id) && !node.querySelector('button[data-action-id="access_approve"]')), requestId, { timeout: 15_000 });
 
     await actAs("Ada Lovelace");
     await page.click('[data-conversation="dm"]');
@@ -119,6 +132,6 @@ describe("the sandbox in a browser", { skip }, () => {
     const posted = page.locator(".message", { hasText: "<img src=x onerror=window.__pwned=1>" });
     await posted.waitFor({ timeout: 15_000 });
     assert.equal(await posted.locator("img").count(), 0, "the reason is shown as text, not markup");
-    assert.equal(await page.evaluate("window.__pwned"), undefined);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
   });
 });
