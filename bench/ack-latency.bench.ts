@@ -17,7 +17,7 @@ import path from "node:path";
 import { benchBotEnv } from "./support/bench-bot-env.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
 import { buttonClickPayload, slashCommandBody } from "../test/support/slack-requests.js";
-import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../test/support/slack-simulator.js";
+import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { ONCALL, POLICY_FILE, SIGNING_SECRET } from "../test/support/start-test-bot.js";
 import { scratchSchema, startBotProcess, waitUntil, type BotProcess } from "../test/support/start-bot-process.js";
 

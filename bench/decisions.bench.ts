@@ -21,7 +21,7 @@ import { WebClient } from "@slack/web-api";
 import { benchBotEnv } from "./support/bench-bot-env.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
 import { buttonClickPayload, postToBot } from "../test/support/slack-requests.js";
-import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../test/support/slack-simulator.js";
+import { startSlackSimulator, type SimMessage, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { SIGNING_SECRET } from "../test/support/start-test-bot.js";
 import { mapConcurrent, requestIdOf, scratchSchema, sendCommand, sleep, startBotProcess, waitUntil, type BotProcess, type ScratchSchema } from "../test/support/start-bot-process.js";
 

@@ -27,7 +27,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, signGrantWebhook, startGrantWebhookServer, writeReplicaPolicy, type GrantWebhookServer } from "../test/support/grant-webhook-server.js";
-import type { SlackSimulator } from "../test/support/slack-simulator.js";
+import type { SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { sleep, startBotProcess, startReplicaSimulator, type BotProcess } from "../test/support/start-bot-process.js";
 
 const GRANTS = Number(process.env.BENCH_GRANTS ?? 10_000);

@@ -10,7 +10,7 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchBotEnv } from "./support/bench-bot-env.js";
-import { startSlackSimulator, type SlackSimulator } from "../test/support/slack-simulator.js";
+import { startSlackSimulator, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { ONCALL, POLICY_FILE, SIGNING_SECRET } from "../test/support/start-test-bot.js";
 import { mapConcurrent, scratchSchema, sendCommand, startBotProcess, type BotProcess } from "../test/support/start-bot-process.js";
 

@@ -35,7 +35,7 @@ import { startDueTimer } from "./jobs/start-due-timer.js";
 import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
 import { createLogger } from "./logging/create-logger.js";
 import { ReloadablePolicy } from "./policy/reloadable-policy.js";
-import { buildProvisioners } from "./provisioning/build-provisioners.js";
+import { buildProvisioners, type ProvisionedResource } from "./provisioning/build-provisioners.js";
 import { createBoltApp, type HealthReport } from "./slack/create-bolt-app.js";
 import { checkSlackCredentials } from "./slack/check-slack-credentials.js";
 import { logCommittedEntries } from "./logging/log-committed-entries.js";
@@ -68,6 +68,8 @@ export interface BotOptions {
   shutdownDeadlineMs?: number;
   /** Timeout of each Slack Web API call; default 10 s. */
   slackTimeoutMs?: number;
+  /** Builds the resources' provisioners instead of `buildProvisioners` (the sandbox's dry runs); called again on every policy reload. */
+  provisioners?: (resources: ProvisionedResource[]) => ProvisionerLookup;
 }
 
 export interface Bot {
@@ -159,7 +161,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     // Provisioners are built from the policy (secrets from the environment) before the policy
     // is in force: a reload whose provisioner lacks its variable is refused like a typo.
     const provisionerDeps = { env, slack: app.client, log };
-    const buildFor = (loaded: LoadedPolicy) => buildProvisioners(Object.values(loaded.policy.resources), provisionerDeps);
+    const buildFor = (loaded: LoadedPolicy) => (options.provisioners ?? ((resources) => buildProvisioners(resources, provisionerDeps)))(Object.values(loaded.policy.resources));
     let lookup = buildFor(policy.current());
     const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
     const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };

@@ -4,7 +4,7 @@ import type { Database } from "../src/db/open-database.js";
 import { sha256OfCanonical } from "../src/ledger/ledger-hash.js";
 import { ActionIds, BlockIds, CallbackIds, HOME_WAITING_BLOCK_PREFIX, InputActionIds } from "../src/slack/slack-ids.js";
 import { appHomeOpenedBody, homeButtonClickPayload, postToBot, stateValues, viewSubmissionPayload } from "./support/slack-requests.js";
-import type { SimHomeView } from "./support/slack-simulator.js";
+import type { SimHomeView } from "../src/slack-simulator/slack-simulator.js";
 import { replyText, requestIdIn, SIGNING_SECRET, startTestBot, USERS, type TestBot } from "./support/start-test-bot.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 

@@ -9,7 +9,7 @@ import { SEQ_HEADER, SIGNATURE_HEADER, signWebhookBody, TIMESTAMP_HEADER, Webhoo
 import type { Database } from "../src/db/open-database.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
 import { WebClient } from "@slack/web-api";
-import { startSlackSimulator, type SlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 
 const SECRET = "siem-shared-secret";

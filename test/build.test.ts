@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { resolveWorkerEntry } from "../src/runtime/start-worker-thread.js";
 import { ensureCompiledBuild, REPO_ROOT, type CompiledBuild } from "./support/compiled-build.js";
 import { postToBot, slashCommandBody } from "./support/slack-requests.js";
-import { startSlackSimulator, type SlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { freePort } from "./support/start-bot-process.js";
 import { SIGNING_SECRET, USERS } from "./support/start-test-bot.js";
 

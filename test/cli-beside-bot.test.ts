@@ -11,7 +11,7 @@ import { after, describe, test } from "node:test";
 import { pgliteRunDir } from "../src/db/start-pglite-server.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, writeReplicaPolicy } from "./support/grant-webhook-server.js";
 import { DEFAULT_BOT_ENTRY, REPO_ROOT, requestIdOf, sendCommand, startBotProcess, startReplicaSimulator, stopAllBotProcesses, within } from "./support/start-bot-process.js";
-import type { SlackSimulator } from "./support/slack-simulator.js";
+import type { SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 
 const SIGNING_SECRET = "cli-beside-bot-signing-secret-0123";
 const REQUESTER = "U0REQCLI";

@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import type { VerifyResultJson } from "../src/audit/cli/verify-result-json.js";
 import { databaseTargetToUrl } from "../src/db/resolve-database-target.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, writeReplicaPolicy } from "./support/grant-webhook-server.js";
-import type { SlackSimulator } from "./support/slack-simulator.js";
+import type { SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { DEFAULT_BOT_ENTRY, REPO_ROOT, requestIdOf, sendCommand, startBotProcess, startReplicaSimulator, stopAllBotProcesses } from "./support/start-bot-process.js";
 
 const SIGNING_SECRET = "cli-db-backup-signing-secret-0123456";

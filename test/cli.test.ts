@@ -12,6 +12,7 @@ import { POLICY_CHECK_SPEC, POLICY_SPEC, ROOT_SPEC, runCli, START_SPEC } from ".
 import { BACKUP_SPEC, DB_SPEC, MIGRATE_SPEC, RESTORE_SPEC, SETUP_ROLES_SPEC } from "../src/db/run-db-cli.js";
 import { DIGEST_SPEC } from "../src/digest/run-digest-cli.js";
 import type { PolicyCheckJson } from "../src/policy/check-policy-command.js";
+import { SANDBOX_SPEC } from "../src/sandbox/run-sandbox-command.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = path.join(root, "bin/accessbot.mjs");
@@ -22,13 +23,20 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test("`accessbot start` without Slack credentials names each missing variable and where to get it", () => {
-  const { code, stderr } = run(["start"]);
-  assert.equal(code, 1);
-  assert.match(stderr, /Missing SLACK_BOT_TOKEN: .*OAuth & Permissions/);
-  assert.match(stderr, /Missing SLACK_SIGNING_SECRET: .*Signing Secret/);
-  assert.match(stderr, /manifest\.yml/);
-  assert.doesNotMatch(stderr, /at .*\.ts:\d+/, "no stack trace for a configuration problem");
+test("`accessbot start` with a partial Slack configuration stays strict: each missing variable named, no sandbox", () => {
+  // Only the bot token: a half-configured deployment must never fall into the sandbox.
+  const partial = run(["start"], { SLACK_BOT_TOKEN: "xoxb-1" });
+  assert.equal(partial.code, 1);
+  assert.match(partial.stderr, /Missing SLACK_SIGNING_SECRET: .*Signing Secret/);
+  assert.match(partial.stderr, /manifest\.yml/);
+  assert.doesNotMatch(partial.stdout + partial.stderr, /SANDBOX/);
+  assert.doesNotMatch(partial.stderr, /at .*\.ts:\d+/, "no stack trace for a configuration problem");
+  // Present but empty counts as set: an emptied secret is a configuration problem, not a sandbox.
+  const empty = run(["start"], { SLACK_SIGNING_SECRET: "" });
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /Missing SLACK_BOT_TOKEN: .*OAuth & Permissions/);
+  assert.match(empty.stderr, /Missing SLACK_SIGNING_SECRET: .*Signing Secret/);
+  assert.doesNotMatch(empty.stdout + empty.stderr, /SANDBOX/);
 });
 
 test("`accessbot start` with a missing policy file says how to create one", () => {
@@ -63,6 +71,7 @@ test("unknown commands print usage and exit 2", () => {
 const EVERY_COMMAND: Array<{ argv: string[]; spec: CommandSpec }> = [
   { argv: [], spec: ROOT_SPEC },
   { argv: ["start"], spec: START_SPEC },
+  { argv: ["sandbox"], spec: SANDBOX_SPEC },
   { argv: ["policy"], spec: POLICY_SPEC },
   { argv: ["policy", "check"], spec: POLICY_CHECK_SPEC },
   { argv: ["audit"], spec: AUDIT_SPEC },

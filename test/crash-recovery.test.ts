@@ -26,7 +26,7 @@ import { acquirePgliteLock } from "../src/db/acquire-pglite-lock.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, startGrantWebhookServer, writeReplicaPolicy, type GrantWebhookServer, type WebhookCall } from "./support/grant-webhook-server.js";
 import { postToBot } from "./support/slack-requests.js";
 import { buttonClickPayload } from "./support/slack-requests.js";
-import type { SimMessage, SlackSimulator } from "./support/slack-simulator.js";
+import type { SimMessage, SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import {
   botErrorSummary,
   DEFAULT_TEST_DATABASE_URL,

@@ -17,7 +17,7 @@ import { extendGrant } from "../src/domain/extend-grant.js";
 import { sha256OfCanonical } from "../src/ledger/ledger-hash.js";
 import { ActionIds, BlockIds, CallbackIds, InputActionIds } from "../src/slack/slack-ids.js";
 import { blockActionsPayload, postToBot, stateValues, staticSelectValue, viewSubmissionPayload, type StateValue } from "./support/slack-requests.js";
-import type { SimMessage, SimView } from "./support/slack-simulator.js";
+import type { SimMessage, SimView } from "../src/slack-simulator/slack-simulator.js";
 import { replyText, requestIdIn, SIGNING_SECRET, startTestBot, TestClock, USERS, type TestBot } from "./support/start-test-bot.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 

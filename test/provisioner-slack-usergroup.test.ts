@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Provisioner } from "../src/domain/ports.js";
 import { slackUsergroupProvisionerType } from "../src/provisioning/slack-usergroup-provisioner.js";
 import { makeContext } from "./fixtures/provisioner-context.js";
-import { startSlackSimulator, type SlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 
 const GROUP = "S0DBADMINS";
 const EMPTY_GROUP = "S0EMPTY01";

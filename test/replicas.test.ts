@@ -16,7 +16,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ensureCompiledBuild } from "./support/compiled-build.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, startGrantWebhookServer, writeReplicaPolicy, type GrantWebhookServer, type WebhookCall } from "./support/grant-webhook-server.js";
-import type { SlackSimulator } from "./support/slack-simulator.js";
+import type { SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import {
   auditSeqCounts,
   botErrorSummary,

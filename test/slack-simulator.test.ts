@@ -15,7 +15,7 @@ import {
   stateValues,
   viewSubmissionPayload,
 } from "./support/slack-requests.js";
-import { startSlackSimulator, type SimUser, type SlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator, type SimUser, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 
 const ALICE: SimUser = { id: "U0ALICE001", name: "alice", realName: "Alice Liddell", displayName: "alice", email: "alice@example.com" };
 const BOB: SimUser = { id: "U0BOB00001", name: "bob", realName: "Bob Builder", email: "bob@example.com", tz: "Europe/Berlin" };

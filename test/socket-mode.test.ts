@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import type { Database } from "../src/db/open-database.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
 import { buildBlockActions, findButton, slashCommandBody } from "./support/slack-requests.js";
-import { SocketAckTimeoutError, startSlackSimulator, type SimMessage, type SlackSimulator } from "./support/slack-simulator.js";
+import { SocketAckTimeoutError, startSlackSimulator, type SimMessage, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { replyText, requestIdIn, startTestBot, USERS, type TestBot } from "./support/start-test-bot.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 

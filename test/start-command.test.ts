@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { ensureCompiledBuild } from "./support/compiled-build.js";
 import { postToBot, slashCommandBody } from "./support/slack-requests.js";
 import { SIGNING_SECRET, USERS } from "./support/start-test-bot.js";
-import { startSlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -63,6 +63,46 @@ for (const mode of ["sources", "compiled"] as const) {
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
       await sim.close();
+    }
+  });
+}
+
+// `npm ci && npm start` on a fresh clone, with no Slack variables at all: the sandbox, not an error.
+for (const mode of ["sources", "compiled"] as const) {
+  test(`\`accessbot start\` (${mode === "compiled" ? "compiled build" : "TypeScript sources"}) with no Slack variables starts the sandbox on 127.0.0.1, its data in ./.data/sandbox; clean exit on SIGTERM`, { timeout: 300_000 }, async () => {
+    const entry = mode === "compiled" ? (await ensureCompiledBuild()).bin : path.join(root, "bin/accessbot.mjs");
+    const workDir = mkdtempSync(path.join(tmpdir(), "accessbot-sandbox-start-"));
+    const port = await freePort();
+    const child = spawn(process.execPath, [entry, "start"], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), LOG_LEVEL: "info", ACCESSBOT_COMPILED: mode === "compiled" ? "1" : "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 90_000;
+      let page: Response | null = null;
+      while (Date.now() < deadline && child.exitCode === null) {
+        page = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+        if (page?.status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(page?.status, 200, output);
+      assert.match(await page!.text(), /accessbot sandbox/);
+      assert.match(output, new RegExp(`SANDBOX: not connected to Slack[\\s\\S]*Open http://127\\.0\\.0\\.1:${port}/`));
+      assert.match(output, /"sandbox":true/, "the bot's log lines say they come from the sandbox");
+      assert.ok(existsSync(path.join(workDir, ".data/sandbox/pglite")), "the sandbox's database lives in ./.data/sandbox");
+      assert.ok(!existsSync(path.join(workDir, ".data/pglite")), "never in the production data directory");
+      const state = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as { sandbox: boolean };
+      assert.equal(state.sandbox, true);
+
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, output);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
     }
   });
 }

@@ -1,4 +1,4 @@
-import type { SlackSimulator } from "../../test/support/slack-simulator.js";
+import type { SlackSimulator } from "../../src/slack-simulator/slack-simulator.js";
 import { SIGNING_SECRET } from "../../test/support/start-test-bot.js";
 
 /** The environment of a bot process under benchmark: the simulator as Slack, quiet logs. */

@@ -5,6 +5,7 @@ import type { CommandSpec } from "./command-spec.js";
 import { formatUsageError, parseCommandLine, UsageError } from "./parse-command-line.js";
 import { quietBrokenPipe, writeLine } from "./quiet-broken-pipe.js";
 import { renderCommandHelp } from "./render-command-help.js";
+import { runSandboxCommand, SANDBOX_SPEC, wantsSandbox } from "../sandbox/run-sandbox-command.js";
 
 export interface CliOutput {
   log(text: string): void;
@@ -19,7 +20,8 @@ export const ROOT_SPEC: CommandSpec = {
   description: "Slack-first just-in-time access approval bot with a tamper-evident ledger.",
   options: { version: { type: "boolean", short: "V", description: "print the version of accessbot and exit" } },
   subcommands: [
-    { name: "start", description: "run the bot (reads the environment; see README)" },
+    { name: "start", description: "run the bot (reads the environment; see README); with no Slack variables, the sandbox" },
+    { name: "sandbox", description: "try it in a browser: the real bot against a built-in Slack stand-in, no workspace needed" },
     { name: "policy check", description: "validate an access policy without starting the bot" },
     { name: "audit verify", description: "verify the ledger's hash chain (database, or an export with --file)" },
     { name: "audit export", description: "stream the ledger as JSONL or CSV" },
@@ -42,7 +44,7 @@ export const START_SPEC: CommandSpec = {
   name: "start",
   usage: ["start"],
   description:
-    "Run the bot: Slack (HTTP or Socket Mode), the approval workflow, the scheduled jobs and the audit stream. It is configured by the environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, ACCESS_POLICY_FILE, DATABASE_URL, …; README, \"Configuration\") and runs until SIGTERM or SIGINT.",
+    "Run the bot: Slack (HTTP or Socket Mode), the approval workflow, the scheduled jobs and the audit stream. It is configured by the environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, ACCESS_POLICY_FILE, DATABASE_URL, …; README, \"Configuration\") and runs until SIGTERM or SIGINT. With none of SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN in the environment it starts the sandbox instead (`accessbot sandbox --help`); with any of them set, a missing one is an error.",
   options: {},
   exitCodes: [
     [0, "stopped by SIGTERM or SIGINT"],
@@ -92,7 +94,14 @@ export async function runCli(argv: string[], out: CliOutput = processOutput): Pr
       case "start": {
         const parsed = parseCommandLine(START_SPEC, rest);
         if (parsed.help) return help(parsed.text, out);
+        // No Slack variable at all: a first try on a laptop, not a half-configured deployment.
+        if (wantsSandbox(process.env)) return await runSandboxCommand(out, reportStartupError);
         return await start(out);
+      }
+      case "sandbox": {
+        const parsed = parseCommandLine(SANDBOX_SPEC, rest);
+        if (parsed.help) return help(parsed.text, out);
+        return await runSandboxCommand(out, reportStartupError);
       }
       case "policy":
         return await policy(rest, out);

@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { ensureCompiledBuild } from "./compiled-build.js";
 import { buttonClickPayload, postToBot, slashCommandBody, type BotResponse } from "./slack-requests.js";
-import { startSlackSimulator, type SimMessage, type SimResponse, type SlackSimulator } from "./slack-simulator.js";
+import { startSlackSimulator, type SimMessage, type SimResponse, type SlackSimulator } from "../../src/slack-simulator/slack-simulator.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The entry `accessbot` runs from a clone (TypeScript through tsx). */

@@ -8,7 +8,7 @@ import type { Database } from "../../src/db/open-database.js";
 import type { Clock } from "../../src/domain/ports.js";
 import { startBot, type Bot, type BotOptions } from "../../src/main.js";
 import { buttonClickPayload, postToBot, slashCommandBody, type BotResponse } from "./slack-requests.js";
-import { startSlackSimulator, type SimMessage, type SimResponse, type SlackSimulator } from "./slack-simulator.js";
+import { startSlackSimulator, type SimMessage, type SimResponse, type SlackSimulator } from "../../src/slack-simulator/slack-simulator.js";
 
 export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 export const POLICY_FILE = fileURLToPath(new URL("../fixtures/test-policy.yml", import.meta.url));

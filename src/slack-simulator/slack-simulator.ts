@@ -1,5 +1,5 @@
 /**
- * A local, stateful stand-in for slack.com that tests point the bot at via
+ * A local, stateful stand-in for slack.com that the tests and the sandbox (src/sandbox/) point the bot at via
  * `SLACK_API_URL` (Bolt's `clientOptions.slackApiUrl`).
  *
  * It is a real `node:http` server, so the bot's own `WebClient` (form-encoded
@@ -330,6 +330,8 @@ export interface SlackSimulator {
   waitFor<T>(predicate: (sim: SlackSimulator) => T | undefined | null | false, options?: WaitOptions): Promise<T>;
   waitForCall(method: string, predicate?: (call: SimCall) => boolean, options?: WaitOptions): Promise<SimCall>;
   waitForResponse(predicate?: (response: SimResponse) => boolean, options?: WaitOptions): Promise<SimResponse>;
+  /** Calls `listener` after every change of state (a call, a response, a delivery); returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
 
   /** Messages currently in a channel (a user id means that user's DM), oldest first. Copies. */
   messages(channel: string, options?: { includeDeleted?: boolean }): SimMessage[];
@@ -1079,6 +1081,11 @@ class SlackSimulatorImpl implements SlackSimulator {
 
   waitForResponse(predicate: (response: SimResponse) => boolean = () => true, options: WaitOptions = {}): Promise<SimResponse> {
     return this.waitFor(() => this.responses.find(predicate), options);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.events.on("change", listener);
+    return () => this.events.off("change", listener);
   }
 
   private notify(): void {
