@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConfigError, readEnvConfig } from "../src/config/read-env-config.js";
 import type { Database } from "../src/db/open-database.js";
-import { startSlackSimulator, type SlackSimulator } from "./support/slack-simulator.js";
+import { startSlackSimulator, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { SIGNING_SECRET, startTestBot, USERS } from "./support/start-test-bot.js";
 import { openTestPglite } from "./support/test-databases.js";
 
