@@ -199,3 +199,28 @@ describe("the sandbox with the user's own policy", () => {
     }
   });
 });
+
+describe("the sandbox's data directory", () => {
+  test("each start begins afresh, and a second sandbox on a directory in use is refused without touching it", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "accessbot-sandbox-again-"));
+    const log = pino({ level: "silent" });
+    const ledgerOf = async (running: Sandbox) => ((await (await fetch(new URL("/api/state", running.url))).json()) as PageState).ledger;
+    const first = await startSandbox({ env: { PORT: "0" }, dataDir, log });
+    try {
+      await fetch(new URL("/api/command", first.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: ADA, text: "prod-db 1h left from the first run", channel: ((await (await fetch(new URL("/api/state", first.url))).json()) as PageState).dmChannels[ADA] }) });
+      const deadline = Date.now() + 15_000;
+      while (!(await ledgerOf(first)).some((entry) => entry.type === "request.created") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok((await ledgerOf(first)).some((entry) => entry.type === "request.created"), "the first run recorded a request");
+      await assert.rejects(startSandbox({ env: { PORT: "0" }, dataDir, log }), /in use|locked|another/i);
+      assert.ok((await ledgerOf(first)).some((entry) => entry.type === "request.created"), "the running sandbox kept its data");
+    } finally {
+      await first.stop();
+    }
+    const second = await startSandbox({ env: { PORT: "0" }, dataDir, log });
+    try {
+      assert.ok(!(await ledgerOf(second)).some((entry) => entry.type === "request.created"), "the next start has no requests from the last run");
+    } finally {
+      await second.stop();
+    }
+  });
+});

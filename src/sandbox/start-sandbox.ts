@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
+import { acquirePgliteLock } from "../db/acquire-pglite-lock.js";
 import { openDatabase, type Database } from "../db/open-database.js";
 import { databaseTargetToUrl, type DatabaseTarget } from "../db/resolve-database-target.js";
 import { createLogger } from "../logging/create-logger.js";
@@ -77,6 +78,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     triggerTtlMs: 30_000,
   });
   const target: DatabaseTarget = { kind: "pglite", dataDir: path.join(dataDir, "pglite") };
+  // Every start begins afresh: the Slack stand-in keeps nothing between runs, so requests left
+  // from the last one would have no messages and their jobs would fail against it. Under the
+  // directory's lock (it lives beside the directory), so a sandbox still running keeps its data.
+  try {
+    const release = acquirePgliteLock(target.dataDir, "accessbot sandbox");
+    try {
+      fs.rmSync(target.dataDir, { recursive: true, force: true });
+      fs.rmSync(path.join(dataDir, "inbox-journal"), { recursive: true, force: true });
+    } finally {
+      release();
+    }
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
   let database: Database | null = null;
   let bot: Bot | null = null;
   try {
