@@ -358,6 +358,8 @@ export interface SlackSimulator {
 
   /** Resolves once an app holds an open Socket Mode connection that has been sent `hello`. */
   socketConnected(options?: WaitOptions): Promise<SimSocketConnection>;
+  /** Closes every open Socket Mode connection (as Slack does when it moves an app); the app reconnects if it can. */
+  dropSocketConnections(): Promise<void>;
   /**
    * Delivers an envelope to the connected app (the newest open connection) and resolves with
    * its ack; rejects with `SocketAckTimeoutError` if none arrives in time, or at once when no
@@ -1788,6 +1790,10 @@ class SlackSimulatorImpl implements SlackSimulator {
 
   socketConnected(options: WaitOptions = {}): Promise<SimSocketConnection> {
     return this.waitFor(() => this.openSocket()?.record, options);
+  }
+
+  async dropSocketConnections(): Promise<void> {
+    await Promise.all([...this.sockets.values()].map(({ ws }) => SlackSimulatorImpl.closeSocket(ws)));
   }
 
   /** Slack may use any open connection; the simulator uses the newest that has said hello. */
