@@ -49,6 +49,39 @@ describe("the running bot", () => {
     assert.ok(perRequest.some((entry) => entry.code === "NOT_AN_APPROVER" && entry.user === USERS.outsider && entry.action === ActionIds.approve), "the refused click is logged with its request context");
   });
 
+  test("at info, a request can be followed through the log by its id: filed, each vote, granted, revoked, and every job run", async () => {
+    const { lines, sink } = captureLines();
+    const t = await startTestBot(db, { log: createLogger("info", sink) });
+    let id = "";
+    try {
+      const { reply } = await t.command(USERS.eng, "staging-admin 1h follow me in the log");
+      id = requestIdIn(replyText(reply));
+      await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve);
+      await t.bot.settle();
+      const grant = await db.prisma.grant.findUniqueOrThrow({ where: { requestId: id } });
+      await t.command(USERS.eng, `revoke ${grant.id}`);
+      await t.bot.settle();
+    } finally {
+      await t.stop();
+    }
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; msg: string });
+    const aboutRequest = parsed.filter((entry) => entry.requestId === id && entry.level === 30);
+    const events = aboutRequest.filter((entry) => typeof entry.event === "string").map((entry) => `${String(entry.event)}: ${entry.msg}`);
+    const ledger = (await db.prisma.ledgerEntry.findMany({ where: { requestId: id }, orderBy: { seq: "asc" } })).map((entry) => entry.type);
+    assert.deepEqual(events.map((line) => line.split(":")[0]), ledger, "one info line per ledger entry of the request, in order");
+    assert.ok(events.includes("request.created: access requested"), events.join("\n"));
+    assert.ok(events.includes("vote.approved: approval recorded"));
+    assert.ok(events.includes("grant.activated: access granted"));
+    assert.ok(events.some((line) => /^grant\.revoked: /.test(line)), "the early end is logged");
+    const vote = aboutRequest.find((entry) => entry.event === "vote.approved")!;
+    assert.equal(vote.actor, USERS.sre1);
+    assert.equal(vote.resource, "staging-admin");
+    assert.match(String(vote.seq), /^\d+$/);
+    const jobs = aboutRequest.filter((entry) => entry.msg === "job done");
+    assert.ok(jobs.some((entry) => entry.kind === "post-request") && jobs.some((entry) => entry.kind === "notify"), `job runs with the request's id: ${jobs.map((entry) => entry.kind).join(", ")}`);
+    assert.ok(jobs.every((entry) => typeof entry.ms === "number" && typeof entry.jobId === "string"));
+  });
+
   test("LOG_LEVEL is the one switch: Bolt's start-up defaults do not override it", async () => {
     const { lines, sink } = captureLines();
     const t = await startTestBot(db, { log: createLogger("warn", sink) });
