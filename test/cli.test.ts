@@ -37,6 +37,11 @@ test("`accessbot start` with a partial Slack configuration stays strict: each mi
   assert.match(empty.stderr, /Missing SLACK_BOT_TOKEN: .*OAuth & Permissions/);
   assert.match(empty.stderr, /Missing SLACK_SIGNING_SECRET: .*Signing Secret/);
   assert.doesNotMatch(empty.stdout + empty.stderr, /SANDBOX/);
+  // A production install (NODE_ENV=production, as deploy/ sets it) with an empty environment is a mistake, not a sandbox.
+  const production = run(["start"], { NODE_ENV: "production", ACCESSBOT_COMPILED: "0" });
+  assert.equal(production.code, 1);
+  assert.match(production.stderr, /Missing SLACK_BOT_TOKEN: .*OAuth & Permissions/);
+  assert.doesNotMatch(production.stdout + production.stderr, /SANDBOX/);
 });
 
 test("`accessbot start` with a missing policy file says how to create one", () => {

@@ -44,7 +44,7 @@ export const START_SPEC: CommandSpec = {
   name: "start",
   usage: ["start"],
   description:
-    "Run the bot: Slack (HTTP or Socket Mode), the approval workflow, the scheduled jobs and the audit stream. It is configured by the environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, ACCESS_POLICY_FILE, DATABASE_URL, …; README, \"Configuration\") and runs until SIGTERM or SIGINT. With none of SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN in the environment it starts the sandbox instead (`accessbot sandbox --help`); with any of them set, a missing one is an error.",
+    "Run the bot: Slack (HTTP or Socket Mode), the approval workflow, the scheduled jobs and the audit stream. It is configured by the environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, ACCESS_POLICY_FILE, DATABASE_URL, …; README, \"Configuration\") and runs until SIGTERM or SIGINT. With none of SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN in the environment it starts the sandbox instead (`accessbot sandbox --help`), except with NODE_ENV=production; with any of them set, a missing one is an error.",
   options: {},
   exitCodes: [
     [0, "stopped by SIGTERM or SIGINT"],
