@@ -21,6 +21,7 @@ import { DEFAULT_MIGRATIONS_DIR, openDatabase, type Database } from "../src/db/o
 import { runDbCli } from "../src/db/run-db-cli.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
 import { ActionIds } from "../src/slack/slack-ids.js";
+import { startSlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { POLICY_FILE, replyText, requestIdIn, startTestBot, USERS } from "./support/start-test-bot.js";
 import { connectedAsRuntimeRole, openTestPostgres, resetDatabase, TEST_OWNER_ROLE, TEST_RUNTIME_ROLE } from "./support/test-databases.js";
 
@@ -313,11 +314,13 @@ describe("database roles (PostgreSQL)", { skip, concurrency: 1 }, () => {
     const newest = (await admin.query<{ id: string; migration_name: string }>(`SELECT id, migration_name FROM "${SCHEMA}"._prisma_migrations ORDER BY migration_name DESC LIMIT 1`)).rows[0]!;
     const saved = await admin.query(`SELECT * FROM "${SCHEMA}"._prisma_migrations WHERE id = $1`, [newest.id]);
     await admin.query(`DELETE FROM "${SCHEMA}"._prisma_migrations WHERE id = $1`, [newest.id]);
+    // Slack answers (start-up checks the token before the database): the database is what fails.
+    const sim = await startSlackSimulator();
     try {
       const run = await execFileAsync(process.execPath, [path.join(ROOT, "bin/accessbot.mjs"), "start"], {
         cwd: ROOT,
         timeout: 60_000,
-        env: { PATH: process.env.PATH, DATABASE_URL: RUNTIME_URL, SLACK_BOT_TOKEN: "xoxb-unused", SLACK_SIGNING_SECRET: "unused", SLACK_API_URL: "http://127.0.0.1:9/api/", ACCESS_POLICY_FILE: POLICY_FILE, LOG_LEVEL: "silent" },
+        env: { PATH: process.env.PATH, DATABASE_URL: RUNTIME_URL, SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: "unused", SLACK_API_URL: sim.apiUrl, ACCESS_POLICY_FILE: POLICY_FILE, LOG_LEVEL: "silent" },
       }).then(
         () => ({ code: 0, stderr: "" }),
         (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
@@ -326,6 +329,7 @@ describe("database roles (PostgreSQL)", { skip, concurrency: 1 }, () => {
       assert.match(run.stderr, new RegExp(`^accessbot cannot start: The database has 1 pending migration \\(${newest.migration_name}\\), but role "${RUNTIME}" cannot apply it: it lacks CREATE`));
       assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
     } finally {
+      await sim.close();
       const row = saved.rows[0] as Record<string, unknown>;
       const columns = Object.keys(row);
       await admin.query(

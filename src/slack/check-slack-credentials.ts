@@ -62,7 +62,9 @@ function describe(error: WebAPICallError, variable: "SLACK_BOT_TOKEN" | "SLACK_A
       return new StartupError(`Slack rate-limited the check of ${variable} (retry after ${error.retryAfter} s): start again in a minute.`);
     case "slack_webapi_request_error": {
       const cause = error.original as (Error & { code?: string; cause?: { code?: string } }) | undefined;
-      const reason = cause?.cause?.code ?? cause?.code ?? cause?.name ?? cause?.message ?? "no answer";
+      const inner = cause?.cause as (Error & { code?: string }) | undefined;
+      // fetch's own TypeError says only "fetch failed"; its cause says why (ECONNREFUSED, ENOTFOUND, "bad port", a timeout).
+      const reason = inner?.code ?? cause?.code ?? inner?.message ?? (cause?.name === "TimeoutError" ? "no answer in time" : cause?.message) ?? "no answer";
       return new StartupError(`Slack is unreachable at ${apiUrl} (${reason}): check the network, any proxy or firewall, and SLACK_API_URL, then start again.`);
     }
     default:
