@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { openPglite } from "./open-pglite.js";
 import { acquirePgliteLock, PgliteLockedError } from "./acquire-pglite-lock.js";
 import { requestPgliteBackup } from "./pglite-control-socket.js";
 import { readPgliteServerInfo } from "./start-pglite-server.js";
@@ -36,7 +36,7 @@ export async function backupPglite(dataDir: string, outFile: string): Promise<Pg
   if (release) {
     try {
       if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) throw new Error(`There is no PGlite database at ${dataDir} (no PG_VERSION file).`);
-      const db = await PGlite.create(dataDir);
+      const db = await openPglite(dataDir);
       try {
         await db.exec("CHECKPOINT");
         tarball = new Uint8Array(await (await db.dumpDataDir("gzip")).arrayBuffer());
@@ -81,7 +81,7 @@ export async function restorePglite(fromFile: string, dataDir: string): Promise<
   try {
     fs.mkdirSync(dataDir, { recursive: true });
     try {
-      const db = await PGlite.create({ dataDir, loadDataDir: new Blob([tarball]) });
+      const db = await openPglite(dataDir, { loadDataDir: new Blob([tarball]) });
       try {
         await db.query("SELECT 1");
       } finally {

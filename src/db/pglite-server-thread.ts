@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import { PGlite } from "@electric-sql/pglite";
+import { openPglite } from "./open-pglite.js";
 import { PGLITE_CONTROL_SOCKET, servePgliteControl } from "./pglite-control-socket.js";
 import { PgliteWireServer } from "./pglite-wire-server.js";
 
@@ -29,7 +29,7 @@ try {
   } catch {
     // not permitted here: run at the normal priority
   }
-  const db = await PGlite.create(data.dataDir);
+  const db = await openPglite(data.dataDir);
   const show = async (name: string) => String((await db.query<{ value: string }>(`SELECT current_setting('${name}') AS value`)).rows[0]?.value ?? "");
   const server = new PgliteWireServer({
     backend: db,

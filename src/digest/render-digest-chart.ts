@@ -1,8 +1,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
-import { Resvg } from "@resvg/resvg-js";
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
+import type * as VegaLite from "vega-lite";
 import type { DigestReport } from "./build-digest-report.js";
 
 const require = createRequire(import.meta.url);
@@ -18,11 +16,14 @@ const COLORS = ["#2e7d32", "#c62828", "#9e9e9e", "#5c6bc0"];
  * and resvg (prebuilt inside its npm package) rasterises it with the bundled font.
  */
 export async function renderDigestChart(report: DigestReport): Promise<Buffer> {
+  // Loaded here, not at start-up: Vega, Vega-Lite and resvg add ~40 MB to every process that
+  // imports them, for a chart drawn once a week (bench/RESULTS.md, memory breakdown).
+  const [{ Resvg }, vega, vegaLite] = await Promise.all([import("@resvg/resvg-js"), import("vega"), import("vega-lite")]);
   const days = report.per_day;
   const counts = days.flatMap((day) => OUTCOMES.map((outcome) => ({ day: day.day, outcome, requests: day[outcome] })));
   const decisions = days.filter((day) => day.median_decision_seconds !== null).map((day) => ({ day: day.day, minutes: Math.round((day.median_decision_seconds! / 60) * 10) / 10 }));
   const x = { field: "day", type: "ordinal" as const, title: null, axis: { labelAngle: 0 } };
-  const spec: vegaLite.TopLevelSpec = {
+  const spec: VegaLite.TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: `Access requests ${report.period.first_day} to ${report.period.last_day}`, anchor: "start", fontSize: 15 },
     config: { font: "DejaVu Sans", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 11 } },
