@@ -5,6 +5,7 @@ import type { CommandSpec } from "./command-spec.js";
 import { formatUsageError, parseCommandLine, UsageError } from "./parse-command-line.js";
 import { quietBrokenPipe, writeLine } from "./quiet-broken-pipe.js";
 import { renderCommandHelp } from "./render-command-help.js";
+import { runUntilSignal } from "./run-until-signal.js";
 import { runSandboxCommand, SANDBOX_SPEC, wantsSandbox } from "../sandbox/run-sandbox-command.js";
 
 export interface CliOutput {
@@ -165,19 +166,7 @@ async function start(out: CliOutput): Promise<number> {
   const { startBot } = await import("../main.js");
   try {
     const bot = await startBot();
-    const shutdown = (signal: string) => {
-      out.error(`${signal} received, stopping accessbot…`);
-      bot.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          out.error(`error while stopping: ${(error as Error).message}`);
-          process.exit(1);
-        },
-      );
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
-    return await new Promise<number>(() => undefined);
+    return await runUntilSignal(out, "accessbot", () => bot.stop());
   } catch (error) {
     return reportStartupError(error, out);
   }

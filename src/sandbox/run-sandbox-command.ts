@@ -1,5 +1,6 @@
 import type { CliOutput } from "../cli/run-cli.js";
 import type { CommandSpec } from "../cli/command-spec.js";
+import { runUntilSignal } from "../cli/run-until-signal.js";
 
 /** The variables any of which means "a real Slack app": with one set, `start` never falls into the sandbox. */
 export const SLACK_VARIABLES = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"] as const;
@@ -41,19 +42,7 @@ export async function runSandboxCommand(out: CliOutput, report: (error: unknown,
         "",
       ].join("\n"),
     );
-    const shutdown = (signal: string) => {
-      out.error(`${signal} received, stopping the accessbot sandbox…`);
-      sandbox.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          out.error(`error while stopping: ${(error as Error).message}`);
-          process.exit(1);
-        },
-      );
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
-    return await new Promise<number>(() => undefined);
+    return await runUntilSignal(out, "the accessbot sandbox", () => sandbox.stop());
   } catch (error) {
     return report(error, out);
   }
