@@ -229,7 +229,10 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       const left = readInboxJournal(db.durableInbox.path);
       for (const entry of left) await inbox.record(entry.key, entry.body, 0);
       clearInboxJournal(db.durableInbox.path);
-      if (left.length > 0) log.warn({ interactions: left.length }, "recovered acknowledged interactions from the inbox journal; they run now unless already done");
+      // One process per PGlite directory: what is unfinished in the inbox was acked by a process
+      // that is gone, so it runs now rather than after the replay delay meant for live replicas.
+      const orphaned = await inbox.replayLeftNow();
+      if (left.length > 0 || orphaned > 0) log.warn({ interactions: left.length, orphaned }, "recovered acknowledged interactions from the inbox journal and table; they run now unless already done");
     } else {
       // One directory per database: a journal's entries belong to the database it was written
       // for. Named by server, database and schema, not credentials, which may be rotated.

@@ -15,9 +15,22 @@ export class PrismaInteractionInbox implements InteractionInbox {
   async record(key: string, body: unknown, replayAfterMs: number): Promise<void> {
     const payload = JSON.stringify({ key, body });
     const runAt = new Date(this.clock.now().getTime() + replayAfterMs);
+    // A record that is already there keeps its body; only an earlier replay time wins. That is
+    // how a dead process's journal, copied at start-up with no delay, gets its interactions run
+    // now even when the dead process's own row committed after all (its backend outlived it).
     await this.prisma.$executeRaw`
       INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES (${INBOX_JOB_KIND}, ${payload}::jsonb, ${key}, ${runAt})
-      ON CONFLICT (dedupe_key) DO NOTHING`;
+      ON CONFLICT (dedupe_key) DO UPDATE SET run_at = EXCLUDED.run_at
+      WHERE job.done_at IS NULL AND job.locked_by IS NULL AND EXCLUDED.run_at < job.run_at`;
+  }
+
+  /**
+   * Every unfinished, unclaimed interaction runs now. Only for a database no other process can
+   * hold (PGlite, under its directory lock): whoever acked them is certainly gone.
+   */
+  async replayLeftNow(): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE job SET run_at = ${this.clock.now()} WHERE kind = ${INBOX_JOB_KIND} AND done_at IS NULL AND locked_by IS NULL AND run_at > ${this.clock.now()}`;
   }
 
   /**
