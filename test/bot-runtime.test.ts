@@ -44,6 +44,7 @@ describe("the running bot", () => {
     const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const all = lines.join("\n");
     assert.ok(!/xox[bp]-[0-9]/.test(all), "no bot token in the logs");
+    assert.ok(!all.includes(t.sim.botToken), "not the simulator's bot token either");
     assert.ok(!all.includes(SIGNING_SECRET), "no signing secret in the logs");
     const perRequest = parsed.filter((entry) => typeof entry.slackRequest === "string");
     assert.ok(perRequest.some((entry) => entry.code === "NOT_AN_APPROVER" && entry.user === USERS.outsider && entry.action === ActionIds.approve), "the refused click is logged with its request context");

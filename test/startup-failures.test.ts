@@ -70,9 +70,9 @@ describe("start-up failures", () => {
     const slack = () => ({ SLACK_API_URL: sim.apiUrl, ...(mode === "http" ? { SLACK_SIGNING_SECRET: SIGNING_SECRET } : { SLACK_APP_TOKEN: sim.appToken }) });
 
     test(`${mode} mode: a bot token Slack rejects is one line and exit 1`, { timeout: 90_000 }, async () => {
-      const result = await startExpectingFailure({ ...slack(), SLACK_BOT_TOKEN: "xoxb-0000-not-the-real-token" });
+      const result = await startExpectingFailure({ ...slack(), SLACK_BOT_TOKEN: "xoxb-rejected-by-the-simulator" });
       assertOneLine(result, /Slack rejected SLACK_BOT_TOKEN \(invalid_auth\): copy the Bot User OAuth Token/);
-      assert.ok(!result.stderr.includes("xoxb-0000"), "the token is not echoed");
+      assert.ok(!result.stderr.includes("xoxb-rejected"), "the token is not echoed");
     });
 
     test(`${mode} mode: an unreachable Slack is one line and exit 1`, { timeout: 90_000 }, async () => {
@@ -83,7 +83,7 @@ describe("start-up failures", () => {
   }
 
   test("socket mode: an app token Slack rejects is one line and exit 1", { timeout: 90_000 }, async () => {
-    const result = await startExpectingFailure({ SLACK_API_URL: sim.apiUrl, SLACK_BOT_TOKEN: sim.botToken, SLACK_APP_TOKEN: "xapp-1-A000-not-the-real-one" });
+    const result = await startExpectingFailure({ SLACK_API_URL: sim.apiUrl, SLACK_BOT_TOKEN: sim.botToken, SLACK_APP_TOKEN: "xapp-rejected-by-the-simulator" });
     assertOneLine(result, /Slack rejected SLACK_APP_TOKEN \(invalid_auth\): create an app-level token with the connections:write scope/);
   });
 

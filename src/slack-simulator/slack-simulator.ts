@@ -375,7 +375,7 @@ export interface SlackSimulator {
 }
 
 export const SIM_DEFAULTS = {
-  botToken: "xoxb-1111111111-2222222222-simulatorbottoken",
+  botToken: "xoxb-simulator-not-a-real-token",
   teamId: "T0SIMTEAM1",
   teamName: "Simulated Workspace",
   teamDomain: "sim-workspace",
@@ -386,7 +386,7 @@ export const SIM_DEFAULTS = {
   channelId: "C0GENERAL1",
   channelName: "general",
   triggerTtlMs: 3000,
-  appToken: "xapp-1-A0SIMAPP01-1111111111111-simulatorapptoken",
+  appToken: "xapp-simulator-not-a-real-token",
   ackTimeoutMs: 3000,
 } as const;
 
