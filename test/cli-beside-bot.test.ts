@@ -3,34 +3,19 @@
 // read the live ledger without a copy of the directory, while a second bot is still refused
 // and the running one keeps serving Slack during and after the audit.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { pgliteRunDir } from "../src/db/start-pglite-server.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, writeReplicaPolicy } from "./support/grant-webhook-server.js";
-import { DEFAULT_BOT_ENTRY, REPO_ROOT, requestIdOf, sendCommand, startBotProcess, startReplicaSimulator, stopAllBotProcesses, within } from "./support/start-bot-process.js";
+import { requestIdOf, runAccessbotCommand, sendCommand, startBotProcess, startReplicaSimulator, stopAllBotProcesses, within } from "./support/start-bot-process.js";
 import type { SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 
 const SIGNING_SECRET = "cli-beside-bot-signing-secret-0123";
 const REQUESTER = "U0REQCLI";
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEFAULT_BOT_ENTRY, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[], env: Record<string, string>) => runAccessbotCommand(args, env, { timeoutMs: 60_000 });
 
 describe("the audit CLI beside a running bot on PGlite", () => {
   let sim: SlackSimulator | undefined;

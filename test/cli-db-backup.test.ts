@@ -2,7 +2,6 @@
 // (only the owning process may read the files), keeps serving, and the copy restores into a
 // new directory whose ledger verifies. Also the audit CLI's output to a reader that has gone.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,34 +10,12 @@ import type { VerifyResultJson } from "../src/audit/cli/verify-result-json.js";
 import { databaseTargetToUrl } from "../src/db/resolve-database-target.js";
 import { REPLICA_APPROVERS, REPLICA_RESOURCE, writeReplicaPolicy } from "./support/grant-webhook-server.js";
 import type { SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
-import { DEFAULT_BOT_ENTRY, REPO_ROOT, requestIdOf, sendCommand, startBotProcess, startReplicaSimulator, stopAllBotProcesses } from "./support/start-bot-process.js";
+import { requestIdOf, runAccessbotCommand, sendCommand, startBotProcess, startReplicaSimulator, stopAllBotProcesses } from "./support/start-bot-process.js";
 
 const SIGNING_SECRET = "cli-db-backup-signing-secret-0123456";
 const REQUESTER = "U0REQBAK";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `closeStdout`: the reader goes away before the command writes (as `| head` does once it has its line). */
-function runCli(args: string[], env: Record<string, string>, options: { closeStdout?: boolean } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEFAULT_BOT_ENTRY, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    if (options.closeStdout) child.stdout.destroy();
-    else child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runCli = runAccessbotCommand;
 
 describe("accessbot db backup and restore (PGlite)", () => {
   let sim: SlackSimulator | undefined;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,6 +21,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** `accessbot start` as a newcomer runs it: `entry` in `workDir`, with only `env` (plus PATH and HOME). */
+function spawnStart(entry: string, workDir: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [entry, "start"], { cwd: workDir, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+/** Polls `url` until it answers 200, the process exits, or `timeoutMs` passes; returns the last answer. */
+async function firstOk(url: string, child: ChildProcess, timeoutMs: number): Promise<Response | null> {
+  const deadline = Date.now() + timeoutMs;
+  let answer: Response | null = null;
+  while (Date.now() < deadline && child.exitCode === null) {
+    answer = await fetch(url).catch(() => null);
+    if (answer?.status === 200) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return answer;
+}
+
 // Both ways `accessbot` runs: a clone's TypeScript sources through tsx (`npm ci && npm start`),
 // and the compiled build (`npm run build`; plain node on dist/, as in production).
 for (const mode of ["sources", "compiled"] as const) {
@@ -30,26 +52,12 @@ for (const mode of ["sources", "compiled"] as const) {
     const workDir = mkdtempSync(path.join(tmpdir(), "accessbot-start-"));
     copyFileSync(path.join(root, "test/fixtures/test-policy.yml"), path.join(workDir, "access-policy.yml"));
     const port = await freePort();
-    const child = spawn(process.execPath, [entry, "start"], {
-      cwd: workDir,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, PORT: String(port), LOG_LEVEL: "info", ACCESSBOT_COMPILED: mode === "compiled" ? "1" : "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { child, exited, output } = spawnStart(entry, workDir, { SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: sim.apiUrl, PORT: String(port), LOG_LEVEL: "info", ACCESSBOT_COMPILED: mode === "compiled" ? "1" : "0" });
     try {
-      const deadline = Date.now() + 60_000;
-      let health: Response | null = null;
-      while (Date.now() < deadline) {
-        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
-        if (health?.status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      assert.equal(health?.status, 200, output);
+      const health = await firstOk(`http://127.0.0.1:${port}/healthz`, child, 60_000);
+      assert.equal(health?.status, 200, output());
       assert.ok(existsSync(path.join(workDir, ".data/pglite")), "the default embedded database lives in ./.data/pglite");
-      assert.match(output, /"msg":"accessbot is running"/);
+      assert.match(output(), /"msg":"accessbot is running"/);
 
       const body = slashCommandBody({ userId: USERS.eng, text: "staging-admin 1h from the real entry point", responseUrl: sim.responseUrl("start") });
       const response = await postToBot(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET, { body, contentType: "application/x-www-form-urlencoded" });
@@ -58,7 +66,7 @@ for (const mode of ["sources", "compiled"] as const) {
       assert.match(String((reply.body as { text: string }).text), /waiting for approval/);
 
       child.kill("SIGTERM");
-      assert.equal(await exited, 0, output);
+      assert.equal(await exited, 0, output());
       assert.ok(!existsSync(path.join(workDir, ".data/pglite.lock")), "the database lock is released on shutdown");
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
@@ -73,34 +81,20 @@ for (const mode of ["sources", "compiled"] as const) {
     const entry = mode === "compiled" ? (await ensureCompiledBuild()).bin : path.join(root, "bin/accessbot.mjs");
     const workDir = mkdtempSync(path.join(tmpdir(), "accessbot-sandbox-start-"));
     const port = await freePort();
-    const child = spawn(process.execPath, [entry, "start"], {
-      cwd: workDir,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), LOG_LEVEL: "info", ACCESSBOT_COMPILED: mode === "compiled" ? "1" : "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { child, exited, output } = spawnStart(entry, workDir, { PORT: String(port), LOG_LEVEL: "info", ACCESSBOT_COMPILED: mode === "compiled" ? "1" : "0" });
     try {
-      const deadline = Date.now() + 90_000;
-      let page: Response | null = null;
-      while (Date.now() < deadline && child.exitCode === null) {
-        page = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
-        if (page?.status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      assert.equal(page?.status, 200, output);
+      const page = await firstOk(`http://127.0.0.1:${port}/`, child, 90_000);
+      assert.equal(page?.status, 200, output());
       assert.match(await page!.text(), /accessbot sandbox/);
-      assert.match(output, new RegExp(`SANDBOX: not connected to Slack[\\s\\S]*Open http://127\\.0\\.0\\.1:${port}/`));
-      assert.match(output, /"sandbox":true/, "the bot's log lines say they come from the sandbox");
+      assert.match(output(), new RegExp(`SANDBOX: not connected to Slack[\\s\\S]*Open http://127\\.0\\.0\\.1:${port}/`));
+      assert.match(output(), /"sandbox":true/, "the bot's log lines say they come from the sandbox");
       assert.ok(existsSync(path.join(workDir, ".data/sandbox/pglite")), "the sandbox's database lives in ./.data/sandbox");
       assert.ok(!existsSync(path.join(workDir, ".data/pglite")), "never in the production data directory");
       const state = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as { sandbox: boolean };
       assert.equal(state.sandbox, true);
 
       child.kill("SIGTERM");
-      assert.equal(await exited, 0, output);
+      assert.equal(await exited, 0, output());
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }

@@ -593,3 +593,31 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | nu
     clearTimeout(timer);
   }
 }
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one `accessbot …` command (bin/accessbot.mjs) with only `env` (plus PATH and HOME) and
+ * collects its output. `closeStdout`: the reader goes away before the command writes, as
+ * `| head` does once it has its line. Killed after `timeoutMs` (default 120 s).
+ */
+export function runAccessbotCommand(args: string[], env: Record<string, string>, options: { closeStdout?: boolean; timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DEFAULT_BOT_ENTRY, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
