@@ -6,8 +6,6 @@ import { toBoltLogger } from "../logging/create-logger.js";
 import { guardHttpRequests } from "./guard-http-requests.js";
 import type { OperationalRoute } from "./operational-routes.js";
 
-export type { HealthReport } from "./operational-routes.js";
-
 export interface BoltAppOptions {
   /** GET routes served beside /slack/events (HTTP mode only; Socket Mode serves them itself, ack-thread.ts). */
   routes?: OperationalRoute[];
