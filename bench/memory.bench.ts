@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     await sim.close();
     rmSync(workDir, { recursive: true, force: true });
   }
-  console.log(`${REQUESTS} signed /access commands, 8 in flight; entry ${process.env.ACCESSBOT_TEST_BOT_ENTRY ?? (process.env.ACCESSBOT_TEST_COMPILED === "1" ? "bin/accessbot.mjs (compiled build)" : "bin/accessbot.mjs (tsx)")}; MALLOC_ARENA_MAX=${env("").MALLOC_ARENA_MAX}, NODE_OPTIONS=${env("").NODE_OPTIONS}; load (1 min) before ${loadBefore.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)}\n`);
+  console.log(`${REQUESTS} signed /access commands, 8 in flight; entry ${process.env.ACCESSBOT_TEST_BOT_ENTRY ?? "bin/accessbot.mjs (tsx)"}; load (1 min) before ${loadBefore.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)}\n`);
   console.log("| | cold start to /healthz 200, ms | RSS after start, MB | RSS every 1,000 requests, MB |");
   console.log("|---|---:|---:|---|");
   for (const row of rows) console.log(row);

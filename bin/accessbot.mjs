@@ -11,16 +11,6 @@
 // install unless asked for.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
-
-// The bot is a small service that runs for months: by default V8 sizes each thread's heap for
-// throughput (a young generation of up to 32 MB per thread, an old generation that grows long
-// before it is collected), which was most of the bot's resident memory after its database
-// (bench/RESULTS.md, "Memory"). Set before anything else is loaded, so every isolate the bot
-// starts (the main thread, the ack thread, PGlite's) is sized for memory instead. Only for the
-// long-running commands: `audit verify` and the like are short and CPU-bound.
-const LONG_RUNNING = new Set(["start", "sandbox"]);
-if (LONG_RUNNING.has(process.argv[2] ?? "")) v8.setFlagsFromString("--optimize-for-size --max-semi-space-size=1");
 
 const compiledEntry = new URL("../dist/cli/run-cli.js", import.meta.url);
 const sourceEntry = new URL("../src/cli/run-cli.ts", import.meta.url);

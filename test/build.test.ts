@@ -67,24 +67,6 @@ test("deploy/: the Dockerfile copies what the smoke test installs, probes with d
   for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/accessbot", "Restart=on-failure", "User=accessbot"]) assert.ok(unit.split("\n").includes(line), line);
 });
 
-test("deploy/, npm start and the benchmarks run the bot with the same memory settings (two malloc arenas, a 1 MB semi-space)", () => {
-  const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "deploy/Dockerfile"), "utf8");
-  const runtime = dockerfile.slice(dockerfile.indexOf("AS runtime"));
-  assert.match(runtime, /^\s+MALLOC_ARENA_MAX=2 \\$/m);
-  assert.match(runtime, /^CMD \["node", "--max-semi-space-size=1", "\/app\/bin\/accessbot\.mjs", "start"\]$/m);
-  const unit = fs.readFileSync(path.join(REPO_ROOT, "deploy/accessbot.service"), "utf8");
-  assert.ok(unit.split("\n").includes("Environment=MALLOC_ARENA_MAX=2"));
-  assert.match(unit, /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/opt\/accessbot\/bin\/accessbot\.mjs start$/m);
-  const scripts = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-  for (const name of ["start", "start:dev", "sandbox"]) {
-    assert.match(scripts[name]!, /^MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-2\} /, name);
-    assert.match(scripts[name]!, / node --max-semi-space-size=1 bin\/accessbot\.mjs /, name);
-  }
-  const benchEnv = fs.readFileSync(path.join(REPO_ROOT, "bench/support/bench-bot-env.ts"), "utf8");
-  assert.match(benchEnv, /MALLOC_ARENA_MAX: process\.env\.MALLOC_ARENA_MAX \?\? "2"/);
-  assert.match(benchEnv, /"--max-semi-space-size=1"/);
-});
-
 describe("the compiled build, installed for production", () => {
   let build: CompiledBuild;
   let prodDir: string;

@@ -10,11 +10,7 @@ export function benchBotEnv(sim: SlackSimulator, databaseUrl: string, policyFile
     SLACK_API_URL: sim.apiUrl,
     ACCESS_POLICY_FILE: policyFile,
     LOG_LEVEL: "warn",
-    // As `npm start`, deploy/Dockerfile and deploy/accessbot.service run it (MALLOC_ARENA_MAX=0 for glibc's default).
-    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
-    // and with the main thread's young generation as small (their `node --max-semi-space-size=1`).
     // e.g. BENCH_BOT_NODE_OPTIONS="--import ./bench/support/cpu-profile.mjs" CPU_PROFILE_DIR=/tmp/prof to see where the bot's time goes.
-    NODE_OPTIONS: ["--max-semi-space-size=1", process.env.BENCH_BOT_NODE_OPTIONS ?? ""].join(" ").trim(),
-    ...(process.env.BENCH_BOT_NODE_OPTIONS ? { CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR ?? "/tmp" } : {}),
+    ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS, CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR ?? "/tmp" } : {}),
   };
 }

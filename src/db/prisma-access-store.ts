@@ -26,8 +26,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The domain's AccessStore on Prisma; every AccessTx call runs inside one interactive transaction. */
 export class PrismaAccessStore implements AccessStore {
-  private readonly rememberedPolicies = new Set<string>();
-
   constructor(
     private readonly prisma: PrismaClient,
     private readonly options: { clock: Clock; transactionTimeoutMs?: number; onCommit?: (wrote: CommitWrites) => void },
@@ -170,13 +168,9 @@ export class PrismaAccessStore implements AccessStore {
   }
 
   async rememberPolicy(sha256: string, text: string): Promise<void> {
-    // policy_version rows are never deleted, so once one is stored every later vote and request
-    // under that policy can skip the statement (one round trip fewer per decision).
-    if (this.rememberedPolicies.has(sha256)) return;
     // One statement, not read-then-insert: the first burst after a start or a reload calls this
     // concurrently, and a losing insert must not turn a request into "Something went wrong".
     await this.prisma.$executeRaw`INSERT INTO policy_version (sha256, text) VALUES (${sha256}, ${text}) ON CONFLICT (sha256) DO NOTHING`;
-    this.rememberedPolicies.add(sha256);
   }
 }
 
@@ -224,14 +218,11 @@ class PrismaAccessTx implements AccessTx {
   ) {}
 
   async lockRequest(id: string): Promise<AccessRequestRecord | null> {
-    // Row lock: concurrent votes on one request are evaluated strictly one after another. One
-    // statement locks and reads the row (Prisma's client has no FOR UPDATE): every vote runs it.
-    const rows = await this.tx.$queryRaw<RawRequestRow[]>`
-      SELECT id, team_id, requester_id, requester_name, resource, duration_seconds, reason, status::text AS status, policy_sha256,
-             created_at, pending_until, decided_at, decided_by, deny_reason, break_glass, extends_grant_id, reminded_at
-      FROM access_request WHERE id = ${id} FOR UPDATE`;
-    const row = rows[0];
-    return row ? this.seen(fromRawRequest(row)) : null;
+    // Row lock: concurrent votes on one request are evaluated strictly one after another.
+    const locked = await this.tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM access_request WHERE id = ${id} FOR UPDATE`;
+    if (locked.length === 0) return null;
+    const row = await this.tx.accessRequest.findUnique({ where: { id } });
+    return row ? this.seen(toRequest(row)) : null;
   }
 
   private seen(request: AccessRequestRecord): AccessRequestRecord {
@@ -417,49 +408,6 @@ class PrismaAccessTx implements AccessTx {
       await this.tx.vote.createMany({ data: this.pendingVotes.map(({ vote, entry }) => ({ ...vote, ledgerSeq: appended[entry.pendingIndex]!.seq })) });
     }
   }
-}
-
-/** An access_request row as `SELECT … FOR UPDATE` returns it (column names, the enum as text). */
-interface RawRequestRow {
-  id: string;
-  team_id: string;
-  requester_id: string;
-  requester_name: string;
-  resource: string;
-  duration_seconds: number;
-  reason: string;
-  status: string;
-  policy_sha256: string;
-  created_at: Date;
-  pending_until: Date;
-  decided_at: Date | null;
-  decided_by: string | null;
-  deny_reason: string | null;
-  break_glass: boolean;
-  extends_grant_id: string | null;
-  reminded_at: Date | null;
-}
-
-function fromRawRequest(row: RawRequestRow): AccessRequestRecord {
-  return {
-    id: row.id,
-    teamId: row.team_id,
-    requesterId: row.requester_id,
-    requesterName: row.requester_name,
-    resource: row.resource,
-    durationSeconds: Number(row.duration_seconds),
-    reason: row.reason,
-    status: row.status as AccessRequestRecord["status"],
-    policySha256: row.policy_sha256,
-    createdAt: new Date(row.created_at),
-    pendingUntil: new Date(row.pending_until),
-    decidedAt: row.decided_at === null ? null : new Date(row.decided_at),
-    decidedBy: row.decided_by,
-    denyReason: row.deny_reason,
-    breakGlass: row.break_glass,
-    extendsGrantId: row.extends_grant_id,
-    remindedAt: row.reminded_at === null ? null : new Date(row.reminded_at),
-  };
 }
 
 function toRequest(row: RequestRow): AccessRequestRecord {

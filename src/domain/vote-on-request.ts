@@ -32,7 +32,7 @@ export const MAX_DENY_REASON_LENGTH = 1000;
  * its own vote and changes nothing.
  */
 export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise<VoteResult> {
-  const { loaded, resource, membership, snapshot: before } = await checkVoter(deps, input.requestId, input.voter.id);
+  const { loaded, resource, membership } = await checkVoter(deps, input.requestId, input.voter.id);
   const denyReason = input.decision === "DENY" ? normaliseDenyReason(input.denyReason ?? null) : null;
   const actor = await describeActor(input.voter, deps.directory);
   await deps.store.rememberPolicy(loaded.sha256, loaded.text);
@@ -43,7 +43,7 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
     const request = await tx.lockRequest(input.requestId);
     if (!request) throw new Error(`request ${input.requestId} disappeared`);
     const votes = await tx.listVotes(request.id);
-    if (votes.some((vote) => vote.voterId === input.voter.id)) return { kind: "duplicate" as const, request, votes, grant: null };
+    if (votes.some((vote) => vote.voterId === input.voter.id)) return { kind: "duplicate" as const };
     if (request.status !== "PENDING") throw new AppError("REQUEST_CLOSED", describeClosedRequest(request));
     if (request.pendingUntil.getTime() <= now.getTime()) {
       throw new AppError("REQUEST_CLOSED", `Request ${request.id} expired at ${request.pendingUntil.toISOString()} without enough approvals. Nothing was changed.`);
@@ -66,8 +66,7 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
       await tx.transitionRequest(request.id, "PENDING", { status: "DENIED", decidedAt: now, decidedBy: input.voter.id, denyReason });
       await enqueueNotice(tx, request.requesterId, { kind: "outcome", requestId: request.id, change: { kind: "denied", voterId: input.voter.id, reason: denyReason } }, `denied:${request.id}`);
       await enqueueRefresh(tx, request.id);
-      const decided = { ...request, status: "DENIED" as const, decidedAt: now, decidedBy: input.voter.id, denyReason };
-      return { kind: "recorded" as const, evaluation: null, countedToward: null, outcome: "denied" as const, request: decided, votes: [...votes, vote], grant: null };
+      return { kind: "recorded" as const, evaluation: null, countedToward: null, outcome: "denied" as const };
     }
 
     const evaluation = evaluateVotes(resource, membership, request, [...votes, vote]);
@@ -90,22 +89,17 @@ export async function voteOnRequest(deps: AccessDeps, input: VoteInput): Promise
     await tx.insertVote(vote, entry);
     if (!evaluation.satisfied) {
       await enqueueRefresh(tx, request.id);
-      return { kind: "recorded" as const, evaluation, countedToward, outcome: "pending" as const, request, votes: [...votes, vote], grant: null };
+      return { kind: "recorded" as const, evaluation, countedToward, outcome: "pending" as const };
     }
-    const approved = { ...request, status: "APPROVED" as const, decidedAt: now, decidedBy: input.voter.id };
     const moved = await tx.transitionRequest(request.id, "PENDING", { status: "APPROVED", decidedAt: now, decidedBy: input.voter.id });
     if (!moved) throw new Error(`request ${request.id} left PENDING while locked`);
-    const opened = await openGrant(tx, approved, resource, { approvers: evaluation.assignment, policySha256: loaded.sha256 }, now);
-    // An approved extension moves another request's grant; this request has none of its own.
-    return { kind: "recorded" as const, evaluation, countedToward, outcome: "approved" as const, request: approved, votes: [...votes, vote], grant: opened.kind === "grant" ? opened.grant : null };
+    await openGrant(tx, { ...request, status: "APPROVED", decidedAt: now, decidedBy: input.voter.id }, resource, { approvers: evaluation.assignment, policySha256: loaded.sha256 }, now);
+    return { kind: "recorded" as const, evaluation, countedToward, outcome: "approved" as const };
   });
 
-  // A repeated click is rare and may race a decision made meanwhile: read it back whole.
-  if (outcome.kind === "duplicate") return { kind: "duplicate", snapshot: (await deps.store.getSnapshot(input.requestId))! };
-  // The rest is what the transaction itself read under the request's lock and wrote, so a
-  // decision costs no second read of the request, its votes, grant and messages (bench:decisions).
-  // Messages and the break-glass review are the earlier read's: a vote changes neither.
-  const snapshot: RequestSnapshot = { ...before, request: outcome.request, votes: outcome.votes, grant: outcome.grant };
+  const snapshot = (await deps.store.getSnapshot(input.requestId))!;
+  if (outcome.kind === "duplicate") return { kind: "duplicate", snapshot };
+
   return { kind: "recorded", snapshot, evaluation: outcome.evaluation, countedToward: outcome.countedToward, outcome: outcome.outcome };
 }
 
