@@ -375,7 +375,7 @@ export interface SlackSimulator {
 }
 
 export const SIM_DEFAULTS = {
-  botToken: "xoxb-simulator-not-a-real-token",
+  botToken: "xoxb-simulator",
   teamId: "T0SIMTEAM1",
   teamName: "Simulated Workspace",
   teamDomain: "sim-workspace",
@@ -386,7 +386,7 @@ export const SIM_DEFAULTS = {
   channelId: "C0GENERAL1",
   channelName: "general",
   triggerTtlMs: 3000,
-  appToken: "xapp-simulator-not-a-real-token",
+  appToken: "xapp-simulator",
   ackTimeoutMs: 3000,
 } as const;
 
