@@ -12,13 +12,15 @@ export interface JournalEntry {
  * written there would wait behind whatever transaction the bot has open; a file append does
  * not. The bot copies each entry into the inbox table before running it, and on start-up
  * before taking requests; then the file is cut back to what the table does not hold yet.
- * (On PostgreSQL the ack thread writes the inbox row itself: replicas share the table.)
+ * (On PostgreSQL the ack thread sends the inbox row itself, since replicas share the table, and
+ * journals the interaction here only until that row has committed.)
  *
  * Each entry is written with write(2) before the ack, which is exactly PGlite's own guarantee:
  * PGlite's file system layer never calls fsync, so its commits, like these entries, survive
  * the process being killed (they are in the kernel's page cache) but not a power cut or a
  * kernel crash. An fdatasync here would cost every ack a disk flush and buy nothing the
- * database keeps anyway; whoever needs power-loss durability runs PostgreSQL.
+ * database keeps anyway; whoever needs power-loss durability runs PostgreSQL with
+ * ACCESSBOT_INBOX_FLUSH=true, where each ack waits for its row's flushed commit.
  */
 export class InboxJournal {
   private fd: number;
@@ -41,22 +43,30 @@ export class InboxJournal {
     return this.base + this.size;
   }
 
-  /** Drops every entry that ends at or before `offset` (they are in the inbox table now). */
+  /**
+   * Drops every entry that ends at or before `offset` (they are in the inbox table now). This
+   * runs on the thread that acks, so it never waits for the disk: a journal wholly copied is
+   * truncated in place, and one with a tail still to copy is rewritten without an fsync. Either
+   * survives the process being killed, which is all the journal promises (see above): after a
+   * power cut it may bring back entries already copied (the inbox's dedupe key skips them) or
+   * lose the tail, as an unflushed append may.
+   */
   compact(offset: number): void {
     const cut = offset - this.base;
     if (cut <= 0) return;
-    const keep = Buffer.alloc(this.size - cut);
-    if (keep.length > 0) fs.readSync(this.fd, keep, 0, keep.length, cut);
-    const next = `${this.file}.next`;
-    fs.writeFileSync(next, keep, { mode: 0o600 });
-    const fd = fs.openSync(next, "r");
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(next, this.file);
-    fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.file, "a+", 0o600);
-    this.base += cut;
-    this.size = keep.length;
+    if (cut >= this.size) {
+      fs.ftruncateSync(this.fd, 0);
+    } else {
+      const keep = Buffer.alloc(this.size - cut);
+      fs.readSync(this.fd, keep, 0, keep.length, cut);
+      const next = `${this.file}.next`;
+      fs.writeFileSync(next, keep, { mode: 0o600 });
+      fs.renameSync(next, this.file);
+      fs.closeSync(this.fd);
+      this.fd = fs.openSync(this.file, "a+", 0o600);
+    }
+    this.base += Math.min(cut, this.size);
+    this.size -= Math.min(cut, this.size);
   }
 
   close(): void {
