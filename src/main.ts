@@ -48,6 +48,7 @@ import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
 import { SlackDirectory } from "./slack/slack-directory.js";
 import { SlackHealth } from "./slack/slack-health.js";
 import { SlackNotifier } from "./slack/slack-notifier.js";
+import { deprioritiseOtherThreads } from "./runtime/deprioritise-other-threads.js";
 
 /** Jobs that call a target system: their lease follows the provisioners' timeouts, and they retry without end. */
 const PROVISIONING_KINDS: readonly string[] = ["provision", "deprovision", "extend-provision"];
@@ -69,6 +70,11 @@ export interface BotOptions {
   shutdownDeadlineMs?: number;
   /** Timeout of each Slack Web API call; default 10 s. */
   slackTimeoutMs?: number;
+  /**
+   * Whether the process is the bot's alone (`accessbot start`): then every thread but the ack
+   * thread runs under SCHED_IDLE on Linux. Otherwise only the bot's thread is lowered to nice +19.
+   */
+  idleScheduling?: boolean;
   /** Builds the resources' provisioners instead of `buildProvisioners` (the sandbox's dry runs); called again on every policy reload. */
   provisioners?: (resources: ProvisionedResource[]) => ProvisionerLookup;
 }
@@ -256,7 +262,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       socketEvents,
     }));
     const port = ackThread.port;
-    deprioritiseThisThread(log);
+    await deprioritiseWork(ackThread.threadId, options.idleScheduling ?? false, log);
     auditRelay.start();
     jobWorker.start();
     slackHealth.start();
@@ -368,15 +374,22 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 /**
  * Acks are latency work and everything else here is throughput work, on few cores: this thread
  * (listeners, jobs, Prisma) yields the CPU to the ack thread, which was started before and
- * keeps the normal priority. On Linux a thread's nice value is its own (setpriority on the
- * calling thread); elsewhere this is a no-op or applies to the process, which is harmless.
+ * keeps the normal priority. A process of its own also puts every other thread under
+ * SCHED_IDLE (deprioritise-other-threads.ts); a host process (tests, the sandbox) only lowers
+ * this thread's nice value, which on Linux is the calling thread's own.
  */
-function deprioritiseThisThread(log: Logger): void {
-  try {
-    os.setPriority(0, Math.min(19, os.getPriority(0) + BACKGROUND_NICE));
-  } catch (error) {
-    log.debug({ err: error }, "could not lower the priority of the bot's main thread");
+async function deprioritiseWork(ackThreadId: number | null, wholeProcess: boolean, log: Logger): Promise<void> {
+  if (!wholeProcess) {
+    try {
+      os.setPriority(0, Math.min(19, os.getPriority(0) + BACKGROUND_NICE));
+    } catch (error) {
+      log.debug({ err: error }, "could not lower the priority of the bot's main thread");
+    }
+    return;
   }
+  const outcome = await deprioritiseOtherThreads(ackThreadId, BACKGROUND_NICE);
+  if (outcome.problem) log.info({ problem: outcome.problem }, "the bot's work runs at nice +19 only, not under SCHED_IDLE: acks may wait longer for a core when the bot is busy");
+  else log.debug({ threads: outcome.idle.length }, "every thread but the ack thread runs under SCHED_IDLE");
 }
 
 /** Rejects if `promise` has not settled within `ms` (the promise is abandoned, not cancelled). */

@@ -165,7 +165,7 @@ async function policy(args: string[], out: CliOutput): Promise<number> {
 async function start(out: CliOutput): Promise<number> {
   const { startBot } = await import("../main.js");
   try {
-    const bot = await startBot();
+    const bot = await startBot({ idleScheduling: true });
     return await runUntilSignal(out, "accessbot", () => bot.stop());
   } catch (error) {
     return reportStartupError(error, out);

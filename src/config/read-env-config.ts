@@ -22,17 +22,18 @@ export interface AppConfig {
   sweepSchedule: string;
   autoMigrate: boolean;
   /**
-   * On PostgreSQL, whether the ack waits for the inbox row's WAL flush to disk. Off by
-   * default: the row is committed in PostgreSQL before the ack, so the bot's own crash
-   * loses nothing, and only a crash of the PostgreSQL server within its WAL writer delay
-   * (3 × wal_writer_delay, 600 ms by default) after an ack could lose that interaction.
-   * The flush costs a disk round trip on every ack (bench/RESULTS.md).
+   * On PostgreSQL, whether each ack waits for the inbox row's commit and WAL flush to disk. Off
+   * by default: the ack rests on this process's journal (inboxJournalDir) while the row
+   * commits, which the bot's own crash survives, and the row commits without waiting for the
+   * flush, so only a crash of the PostgreSQL server within its WAL writer delay (3 ×
+   * wal_writer_delay, 600 ms by default) could lose an interaction. Waiting costs a database
+   * and disk round trip on every ack (bench/RESULTS.md).
    */
   inboxFlush: boolean;
   /**
-   * On PostgreSQL: where an interaction is journalled when its inbox row takes longer than a
-   * few milliseconds to commit, so that the ack need not wait (ack-thread.ts). Keep it on a
-   * volume that outlives the process (in Kubernetes, an emptyDir survives container restarts).
+   * On PostgreSQL: where each interaction is journalled until its inbox row has committed, so
+   * that the ack need not wait for the database (ack-thread.ts). Keep it on a volume that
+   * outlives the process (in Kubernetes, an emptyDir survives container restarts).
    */
   inboxJournalDir: string;
   groupCacheSeconds: number;

@@ -16,7 +16,8 @@ export interface AckThreadData {
 
 /** Ack thread → bot. */
 export type FromAckThread =
-  | { type: "ready"; port: number }
+  /** `threadId`: the ack thread's kernel thread id (Linux), which the bot leaves at the normal priority. */
+  | { type: "ready"; port: number; threadId: number | null }
   | { type: "failed"; message: string }
   | { type: "log"; line: string }
   /** An acknowledged (or, with `ackId`, awaiting its ack) request; `journalEnd` when it went to the journal. */

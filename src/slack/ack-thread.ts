@@ -7,6 +7,7 @@ import type { AnyMiddlewareArgs } from "@slack/bolt";
 import pg from "pg";
 import { pino } from "pino";
 import type { Server } from "node:http";
+import { currentThreadId } from "../runtime/deprioritise-other-threads.js";
 import { createBoltApp } from "./create-bolt-app.js";
 import { operationalRoutes, serveOperationalRoutes, type HealthReport, type MetricsText } from "./operational-routes.js";
 import type { AckThreadData, FromAckThread, ToAckThread } from "./ack-thread-protocol.js";
@@ -24,9 +25,16 @@ const HEALTH_TIMEOUT_MS = 5_000;
 // Log lines go to the bot's own logger, so there is one stream (and tests see them).
 const log = pino({ level: data.config.logLevel, base: { app: "accessbot", thread: "ack" } }, { write: (line: string) => post({ type: "log", line }) });
 
+/** Where an interaction stands once the ack may go out. */
+interface Recorded {
+  /** The PGlite journal's offset past the entry: the bot copies it into the inbox table. */
+  journalEnd?: number;
+  /** On PostgreSQL, when the inbox row is still committing: the bot may run it once this settles. */
+  committed?: Promise<void>;
+}
+
 interface DurableRecord {
-  /** Returns the journal offset past the entry, when there is a journal. */
-  record(key: string, body: unknown): Promise<number | undefined>;
+  record(key: string, body: unknown): Promise<Recorded>;
   /** The journal only: drop what the bot has copied into the inbox table. */
   compact?(through: number): void;
   close(): Promise<void>;
@@ -37,7 +45,7 @@ function openDurableRecord(): DurableRecord {
   if (target.kind === "journal") {
     const journal = new InboxJournal(target.path);
     return {
-      record: async (key, body) => journal.append({ key, body }),
+      record: async (key, body) => ({ journalEnd: journal.append({ key, body }) }),
       compact: (through) => journal.compact(through),
       close: async () => journal.close(),
     };
@@ -56,44 +64,55 @@ function openDurableRecord(): DurableRecord {
     const runAt = new Date(Date.now() + data.clockOffsetMs + data.replayAfterMs);
     return pool.query("INSERT INTO job (kind, payload, dedupe_key, run_at) VALUES ($1, $2::jsonb, $3, $4) ON CONFLICT (dedupe_key) DO NOTHING", [INBOX_JOB_KIND, JSON.stringify({ key, body }), key, runAt]);
   };
-  if (!data.overflowJournal) {
+  // ACCESSBOT_INBOX_FLUSH asks for every ack to rest on a flushed commit: no journal then.
+  if (!data.overflowJournal || data.config.inboxFlush) {
     return {
       record: async (key, body) => {
         await insert(key, body);
-        return undefined;
+        return {};
       },
       close: () => pool.end(),
     };
   }
-  const overflow = new OverflowRecord(new InboxJournal(data.overflowJournal), data.overflowJournal, insert, log);
+  const journalled = new JournalledInsert(new InboxJournal(data.overflowJournal), data.overflowJournal, insert, log);
   return {
-    record: (key, body) => overflow.record(key, body),
+    record: async (key, body) => ({ committed: journalled.record(key, body) }),
     close: async () => {
-      await overflow.close();
+      await journalled.close();
       await pool.end();
     },
   };
 }
 
-/** How long an ack waits for the inbox row's commit before it journals the interaction instead. */
-const INBOX_COMMIT_BUDGET_MS = 3;
-const OVERFLOW_RETRY_MS = 1_000;
+const INSERT_RETRY_MS = 1_000;
+
+interface PendingEntry {
+  /** The journal offset past the entry. */
+  end: number;
+  key: string;
+  body: unknown;
+  done: boolean;
+  committed: () => void;
+}
 
 /**
- * The inbox row on PostgreSQL, with a local journal for the slow tail: the ack waits for the
- * row's commit for at most INBOX_COMMIT_BUDGET_MS; a commit that takes longer (a busy
- * database, a failover) goes on in the background while the interaction is appended to this
- * process's journal and acked. Either record survives this process: the row for every
- * replica, the journal for whoever starts on this directory next (main.ts copies leftover
- * journals into the table before it takes requests). An insert that fails is retried until it
- * succeeds; the journal keeps only entries whose row is not committed yet. An insert that fails
- * within the budget fails the request, as before: nothing is acked that was not recorded.
+ * The inbox row on PostgreSQL, and this process's journal to rest the ack on while the row
+ * commits: the row's INSERT is sent, the interaction is appended to the journal (write(2),
+ * PGlite's own guarantee, see inbox-journal.ts) and the ack goes out; once the row has
+ * committed, the bot's thread runs the interaction and the entry is cut from the journal.
+ * Either record survives this process: the row for every replica, the journal for whoever
+ * starts on this directory next (main.ts copies leftover journals into the table before it
+ * takes requests). An insert that fails is retried until it succeeds. Waiting for the commit
+ * instead put a database round trip, on cores PostgreSQL shares with the bot, into every ack
+ * (bench/RESULTS.md); running the interaction only after its commit keeps the bot from settling
+ * a row that is not there yet, which would replay it a minute later.
  */
-class OverflowRecord {
-  /** Journal end offsets of entries whose row is not committed yet, in append order. */
-  private readonly pending: Array<{ end: number; key: string; body: unknown; done: boolean }> = [];
+class JournalledInsert {
+  /** Entries whose row is not committed yet, or committed but not cut from the journal, in append order. */
+  private readonly pending: PendingEntry[] = [];
   private inFlight = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly retries = new Set<NodeJS.Timeout>();
   private closed = false;
 
   constructor(
@@ -103,28 +122,34 @@ class OverflowRecord {
     private readonly log: { warn(details: object, message: string): void },
   ) {}
 
-  async record(key: string, body: unknown): Promise<undefined> {
+  /** Returns once the interaction is journalled; the promise it returns settles when its row has committed. */
+  record(key: string, body: unknown): Promise<void> {
     const committing = this.insert(key, body);
-    const committed = committing.then(() => true);
-    // A failure after the budget is track()'s to retry; one within it fails the request.
-    committed.catch(() => undefined);
-    const budget = new Promise<false>((resolve) => setTimeout(() => resolve(false), INBOX_COMMIT_BUDGET_MS).unref());
-    if (await Promise.race([committed, budget])) return undefined;
-    const entry = { end: this.journal.append({ key, body }), key, body, done: false };
+    let committed!: () => void;
+    const done = new Promise<void>((resolve) => (committed = resolve));
+    const entry: PendingEntry = { end: this.journal.append({ key, body }), key, body, done: false, committed };
     this.pending.push(entry);
     this.track(committing, entry);
-    return undefined;
+    return done;
   }
 
-  private track(outcome: Promise<unknown>, entry: { end: number; key: string; body: unknown; done: boolean }): void {
+  private track(outcome: Promise<unknown>, entry: PendingEntry): void {
     const work = outcome.then(
       () => {
         entry.done = true;
+        entry.committed();
         this.scheduleCompaction();
       },
       (error: unknown) => {
         this.log.warn({ err: error, key: entry.key }, "an acknowledged interaction's inbox row did not commit; it is journalled and retried");
-        if (!this.closed) setTimeout(() => this.track(this.insert(entry.key, entry.body), entry), OVERFLOW_RETRY_MS).unref();
+        if (this.closed) return;
+        // Tracked, so that close() cancels it rather than let it query a pool that has ended.
+        const retry = setTimeout(() => {
+          this.retries.delete(retry);
+          if (!this.closed) this.track(this.insert(entry.key, entry.body), entry);
+        }, INSERT_RETRY_MS);
+        retry.unref();
+        this.retries.add(retry);
       },
     );
     this.inFlight.add(work);
@@ -149,6 +174,7 @@ class OverflowRecord {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    for (const retry of this.retries) clearTimeout(retry);
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     this.compact();
     this.journal.close();
@@ -158,6 +184,7 @@ class OverflowRecord {
 }
 
 const durable = openDurableRecord();
+
 let forwarded = 0;
 let nextId = 1;
 const waitingAcks = new Map<number, (response: unknown) => void>();
@@ -167,6 +194,21 @@ const waitingMetrics = new Map<number, (answer: Extract<ToAckThread, { type: "me
 function forward(message: Extract<FromAckThread, { type: "event" }>): void {
   forwarded++;
   post(message);
+}
+
+/** Forwards still waiting for their inbox row's commit; "count" answers once they are through. */
+const forwarding = new Set<Promise<void>>();
+
+let stopping = false;
+
+function forwardOnceCommitted(message: Extract<FromAckThread, { type: "event" }>, committed: Promise<void> | undefined): void {
+  if (!committed) return forward(message);
+  // A row that commits while the bot stops is due for replay like any unsettled one: no need to hand it to a thread that is shutting down.
+  const sent = committed.then(() => {
+    if (!stopping) forward(message);
+  });
+  forwarding.add(sent);
+  void sent.finally(() => forwarding.delete(sent));
 }
 
 const health = () =>
@@ -206,12 +248,14 @@ try {
     const args = middlewareArgs as unknown as AnyMiddlewareArgs & { ack?: (response?: unknown) => Promise<void>; context: { retryNum?: number; retryReason?: string } };
     const body = args.body as Record<string, unknown>;
     const key = isInteraction(body) ? inboxKey(body) : null;
-    const journalEnd = key ? await durable.record(key, body) : undefined;
+    const recorded: Recorded = key ? await durable.record(key, body) : {};
     const retry = { ...(args.context.retryNum !== undefined ? { retryNum: args.context.retryNum } : {}), ...(args.context.retryReason ? { retryReason: args.context.retryReason } : {}) };
-    const event = { type: "event" as const, body, key, ...retry, ...(journalEnd !== undefined ? { journalEnd } : {}) };
+    const event = { type: "event" as const, body, key, ...retry, ...(recorded.journalEnd !== undefined ? { journalEnd: recorded.journalEnd } : {}) };
     if (args.ack && !acksWithoutBody(body)) {
       const ackId = nextId++;
       const response = await new Promise<unknown>((resolve) => {
+        // The listener's answer is only worth waiting for within Slack's 3 s; a row still
+        // committing by then runs after the ack, whose answer then goes nowhere.
         const timer = setTimeout(() => {
           waitingAcks.delete(ackId);
           resolve(undefined);
@@ -220,13 +264,13 @@ try {
           clearTimeout(timer);
           resolve(value);
         });
-        forward({ ...event, ackId });
+        forwardOnceCommitted({ ...event, ackId }, recorded.committed);
       });
       await args.ack(response);
       return;
     }
-    forward(event);
     if (args.ack) await args.ack();
+    forwardOnceCommitted(event, recorded.committed);
   });
 
   const socket = (app as unknown as { receiver?: { client?: { on(event: string, listener: () => void): unknown } } }).receiver?.client;
@@ -248,9 +292,11 @@ try {
         waitingMetrics.get(message.id)?.(message);
         waitingMetrics.delete(message.id);
         break;
-      case "count":
-        post({ type: "count", id: message.id, forwarded });
+      case "count": {
+        const { id } = message;
+        void Promise.all([...forwarding]).then(() => post({ type: "count", id, forwarded }));
         break;
+      }
       case "compact":
         try {
           durable.compact?.(message.through);
@@ -260,6 +306,7 @@ try {
         }
         break;
       case "stop":
+        stopping = true;
         void (async () => {
           await app.stop().catch((error: unknown) => log.warn({ err: error }, "the Slack receiver did not stop cleanly"));
           routeServer?.closeAllConnections();
@@ -278,7 +325,7 @@ try {
   if (data.config.slack.appToken) routeServer = await serveOperationalRoutes(routes, listen);
   const server = (await app.start(listen)) as unknown;
   const address = (routeServer ?? (server as { address?: () => unknown } | undefined))?.address?.();
-  post({ type: "ready", port: address && typeof address === "object" && "port" in address ? Number((address as { port: number }).port) : data.config.port });
+  post({ type: "ready", port: address && typeof address === "object" && "port" in address ? Number((address as { port: number }).port) : data.config.port, threadId: currentThreadId() });
 } catch (error) {
   routeServer?.close();
   post({ type: "failed", message: describeStartFailure(error) });

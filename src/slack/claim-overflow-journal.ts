@@ -14,8 +14,8 @@ export interface OverflowJournal {
 }
 
 /**
- * On PostgreSQL the ack thread journals an interaction locally when its inbox row is slow to
- * commit (ack-thread.ts), so a slow commit never holds up the ack. Several processes may share
+ * On PostgreSQL the ack thread journals each interaction locally until its inbox row has
+ * committed (ack-thread.ts), so the ack never waits for the database. Several processes may share
  * the directory (replicas on one host, tests): each takes a slot of its own, `inbox-<n>`, under
  * the same lock protocol as a PGlite data directory (a stale lock of a dead process is taken
  * over). Slots that nobody holds are journals of processes that died: their entries are handed

@@ -12,6 +12,8 @@ import { RECORDED_PROPERTY, type InteractionInbox, type InteractionRunner, REPLA
 export interface AckThread {
   /** Where Slack's requests go (HTTP mode), and GET /healthz. */
   port: number;
+  /** The ack thread's kernel thread id (Linux), or null. */
+  threadId: number | null;
   /** Resolves once every request the ack thread has passed on so far has reached this thread. */
   caughtUp(): Promise<void>;
   /** Stops answering Slack; what was acked is in the inbox already. */
@@ -128,11 +130,11 @@ export async function startAckThread(options: {
   let resolveStopped: (forwarded: number | null) => void = () => {};
   const stoppedSignal = new Promise<number | null>((resolve) => (resolveStopped = resolve));
   let recordFailed = false;
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, threadId } = await new Promise<{ port: number; threadId: number | null }>((resolve, reject) => {
     worker.on("message", (message: FromAckThread) => {
       switch (message.type) {
         case "ready":
-          resolve(message.port);
+          resolve({ port: message.port, threadId: message.threadId });
           break;
         case "failed":
           reject(new StartupError(message.message));
@@ -180,6 +182,7 @@ export async function startAckThread(options: {
 
   return {
     port,
+    threadId,
     async caughtUp() {
       const id = nextId++;
       const forwarded = await new Promise<number>((resolve) => {
