@@ -124,12 +124,14 @@ class JournalledInsert {
 
   /** Returns once the interaction is journalled; the promise it returns settles when its row has committed. */
   record(key: string, body: unknown): Promise<void> {
-    const committing = this.insert(key, body);
+    // The journal first: if it cannot be written, the request fails with no row on its way
+    // (Slack retries it), and no insert is left without a tracker to handle its failure.
+    const end = this.journal.append({ key, body });
     let committed!: () => void;
     const done = new Promise<void>((resolve) => (committed = resolve));
-    const entry: PendingEntry = { end: this.journal.append({ key, body }), key, body, done: false, committed };
+    const entry: PendingEntry = { end, key, body, done: false, committed };
     this.pending.push(entry);
-    this.track(committing, entry);
+    this.track(this.insert(key, body), entry);
     return done;
   }
 
