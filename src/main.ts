@@ -71,8 +71,9 @@ export interface BotOptions {
   /** Timeout of each Slack Web API call; default 10 s. */
   slackTimeoutMs?: number;
   /**
-   * Whether the process is the bot's alone (`accessbot start`): then every thread but the ack
-   * thread runs under SCHED_IDLE on Linux. Otherwise only the bot's thread is lowered to nice +19.
+   * Whether the process is the bot's alone (`accessbot start`): then ACCESSBOT_IDLE_SCHEDULING
+   * may put every thread but the ack thread under SCHED_IDLE on Linux. Otherwise, and by
+   * default, only the bot's thread is lowered to nice +19.
    */
   idleScheduling?: boolean;
   /** Builds the resources' provisioners instead of `buildProvisioners` (the sandbox's dry runs); called again on every policy reload. */
@@ -262,7 +263,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       socketEvents,
     }));
     const port = ackThread.port;
-    await deprioritiseWork(ackThread.threadId, options.idleScheduling ?? false, log);
+    await deprioritiseWork(ackThread.threadId, (options.idleScheduling ?? false) && config.idleScheduling, log);
     auditRelay.start();
     jobWorker.start();
     slackHealth.start();
@@ -374,9 +375,10 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 /**
  * Acks are latency work and everything else here is throughput work, on few cores: this thread
  * (listeners, jobs, Prisma) yields the CPU to the ack thread, which was started before and
- * keeps the normal priority. A process of its own also puts every other thread under
- * SCHED_IDLE (deprioritise-other-threads.ts); a host process (tests, the sandbox) only lowers
- * this thread's nice value, which on Linux is the calling thread's own.
+ * keeps the normal priority. On Linux a thread's nice value is its own (setpriority on the
+ * calling thread). With ACCESSBOT_IDLE_SCHEDULING, a process of its own also puts every other
+ * thread under SCHED_IDLE (deprioritise-other-threads.ts); a host process (tests, the sandbox)
+ * never does.
  */
 async function deprioritiseWork(ackThreadId: number | null, wholeProcess: boolean, log: Logger): Promise<void> {
   if (!wholeProcess) {

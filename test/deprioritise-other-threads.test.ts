@@ -1,5 +1,6 @@
-// The ack thread keeps the normal priority while every other thread of `accessbot start` runs
-// under SCHED_IDLE (src/runtime/deprioritise-other-threads.ts). Read back from /proc, in real
+// The ack thread keeps the normal priority while the bot's main thread runs at nice +19, and
+// with ACCESSBOT_IDLE_SCHEDULING every other thread of `accessbot start` runs under SCHED_IDLE
+// (src/runtime/deprioritise-other-threads.ts). Read back from /proc, in real
 // processes: the policy is per thread, so it is set and checked in a child, never in the test
 // runner itself.
 import assert from "node:assert/strict";
@@ -107,17 +108,34 @@ describe("thread priorities", { skip: linux ? false : "SCHED_IDLE and /proc are 
       if (workDir) rmSync(workDir, { recursive: true, force: true });
     });
 
-    test("the bot's process leaves exactly one thread, the one that acks, at the normal priority, and still does its work", { timeout: 120_000 }, async () => {
-      sim = await startReplicaSimulator(["U0REQPRIO"], REPLICA_APPROVERS);
-      workDir = mkdtempSync(path.join(tmpdir(), "accessbot-priorities-"));
+    const secret = "priorities-signing-secret-0123456";
+    async function startBot(name: string, extraEnv: Record<string, string>) {
+      sim ??= await startReplicaSimulator(["U0REQPRIO"], REPLICA_APPROVERS);
+      workDir ??= mkdtempSync(path.join(tmpdir(), "accessbot-priorities-"));
       const url = new URL("postgresql://pglite.invalid/pglite");
-      url.searchParams.set("data_dir", path.join(workDir, "pglite"));
-      const secret = "priorities-signing-secret-0123456";
-      const bot = await startBotProcess({
-        name: "priorities",
+      url.searchParams.set("data_dir", path.join(workDir, `pglite-${name}`));
+      return startBotProcess({
+        name,
         cwd: workDir,
-        env: { DATABASE_URL: url.toString(), SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: sim.apiUrl, ACCESS_POLICY_FILE: writeReplicaPolicy(workDir, { grantUrl: "http://127.0.0.1:9/grant", provisioner: false }), LOG_LEVEL: "debug" },
+        env: { DATABASE_URL: url.toString(), SLACK_BOT_TOKEN: sim.botToken, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: sim.apiUrl, ACCESS_POLICY_FILE: writeReplicaPolicy(workDir, { grantUrl: "http://127.0.0.1:9/grant", provisioner: false }), LOG_LEVEL: "debug", ...extraEnv },
       });
+    }
+
+    test("by default only the bot's main thread is lowered, to nice +19; no thread runs under SCHED_IDLE", { timeout: 120_000 }, async () => {
+      const bot = await startBot("priorities-default", {});
+      const sent = await sendCommand(sim!, bot, secret, "U0REQPRIO", `${REPLICA_RESOURCE} 30m default priorities`);
+      assert.ok(requestIdOf(sent.replyText), sent.replyText);
+      const threads = threadsOf(bot.pid);
+      const main = threads.find((thread) => thread.tid === bot.pid);
+      assert.deepEqual(main && { policy: main.policy, nice: main.nice }, { policy: SCHED_OTHER, nice: 19 });
+      assert.deepEqual(threads.filter((thread) => thread.policy !== SCHED_OTHER), [], "no thread under another policy");
+      assert.ok(threads.some((thread) => thread.nice === 0), `the ack thread keeps nice 0: ${JSON.stringify(threads)}`);
+      assert.equal(bot.logs().filter((line) => line.json?.msg === "every thread but the ack thread runs under SCHED_IDLE").length, 0);
+      await bot.stop();
+    });
+
+    test("ACCESSBOT_IDLE_SCHEDULING=true leaves exactly one thread, the one that acks, at the normal priority, and the bot still does its work", { timeout: 120_000 }, async () => {
+      const bot = await startBot("priorities-idle", { ACCESSBOT_IDLE_SCHEDULING: "true" });
       await bot.waitForLog((line) => line.json?.msg === "every thread but the ack thread runs under SCHED_IDLE", { timeoutMs: 30_000 });
       const threads = threadsOf(bot.pid);
       const main = threads.find((thread) => thread.tid === bot.pid);
@@ -127,7 +145,7 @@ describe("thread priorities", { skip: linux ? false : "SCHED_IDLE and /proc are 
       assert.deepEqual({ policy: normal[0]!.policy, nice: normal[0]!.nice }, { policy: SCHED_OTHER, nice: 0 });
 
       // It still acks, and its own thread carries out what was acked: the request is created.
-      const sent = await sendCommand(sim, bot, secret, "U0REQPRIO", `${REPLICA_RESOURCE} 30m priorities check`);
+      const sent = await sendCommand(sim!, bot, secret, "U0REQPRIO", `${REPLICA_RESOURCE} 30m priorities check`);
       assert.ok(requestIdOf(sent.replyText), sent.replyText);
     });
   });

@@ -36,6 +36,14 @@ export interface AppConfig {
    * outlives the process (in Kubernetes, an emptyDir survives container restarts).
    */
   inboxJournalDir: string;
+  /**
+   * Under `accessbot start` on Linux, whether every thread but the ack thread runs under
+   * SCHED_IDLE instead of only the bot's main thread at nice +19. Off by default: SCHED_IDLE
+   * gives acks a core at once, but it also lets any other busy program on the same CPUs
+   * starve the bot's work (revokes, DMs) for as long as it is busy, and a Slack call starved
+   * past its timeout is retried, which can post a message twice (docs/deploying.md).
+   */
+  idleScheduling: boolean;
   groupCacheSeconds: number;
   /** When the ledger head is published besides start-up and the policy's checkpoint_schedule (0 turns a rule off). */
   checkpoint: {
@@ -106,6 +114,7 @@ const envSchema = z.object({
   ACCESSBOT_AUTO_MIGRATE: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_AUTO_MIGRATE must be true or false" }).default("true"),
   ACCESSBOT_INBOX_JOURNAL_DIR: z.string().min(1).default("./.data/inbox-journal"),
   ACCESSBOT_INBOX_FLUSH: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_INBOX_FLUSH must be true or false" }).default("false"),
+  ACCESSBOT_IDLE_SCHEDULING: z.enum(["true", "false", "1", "0"], { error: "ACCESSBOT_IDLE_SCHEDULING must be true or false" }).default("false"),
   ACCESSBOT_GROUP_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600, "ACCESSBOT_GROUP_CACHE_SECONDS must be at most 3600").default(60),
   ACCESSBOT_CHECKPOINT_EVERY_ENTRIES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_ENTRIES", "entries", 1_000_000, 100),
   ACCESSBOT_CHECKPOINT_EVERY_MINUTES: wholeNumber("ACCESSBOT_CHECKPOINT_EVERY_MINUTES", "minutes", 10_080, 15),
@@ -142,6 +151,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     autoMigrate: values.ACCESSBOT_AUTO_MIGRATE === "true" || values.ACCESSBOT_AUTO_MIGRATE === "1",
     inboxFlush: values.ACCESSBOT_INBOX_FLUSH === "true" || values.ACCESSBOT_INBOX_FLUSH === "1",
     inboxJournalDir: values.ACCESSBOT_INBOX_JOURNAL_DIR,
+    idleScheduling: values.ACCESSBOT_IDLE_SCHEDULING === "true" || values.ACCESSBOT_IDLE_SCHEDULING === "1",
     groupCacheSeconds: values.ACCESSBOT_GROUP_CACHE_SECONDS,
     checkpoint: { everyEntries: values.ACCESSBOT_CHECKPOINT_EVERY_ENTRIES, everyMinutes: values.ACCESSBOT_CHECKPOINT_EVERY_MINUTES },
     audit: { webhookUrl: values.AUDIT_WEBHOOK_URL, webhookSecret: values.AUDIT_WEBHOOK_SECRET, checkpointWebhookUrl: values.AUDIT_CHECKPOINT_WEBHOOK },
