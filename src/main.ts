@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { EventEmitter } from "node:events";
-import os from "node:os";
 import type { App } from "@slack/bolt";
 import type { Logger } from "pino";
 import { AlertDetectorSink } from "./audit-stream/alert-detector-sink.js";
@@ -22,6 +21,7 @@ import type { AccessDeps, Clock, ProvisionerLookup } from "./domain/ports.js";
 import type { LoadedPolicy } from "./domain/policy-model.js";
 import { PrismaInteractionInbox } from "./db/prisma-interaction-inbox.js";
 import { PrismaJobQueue } from "./db/prisma-job-queue.js";
+import { deprioritiseOtherThreads, lowerThisThread } from "./runtime/deprioritise-other-threads.js";
 import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
 import { claimOverflowJournal, type OverflowJournal } from "./slack/claim-overflow-journal.js";
 import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
@@ -48,7 +48,6 @@ import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
 import { SlackDirectory } from "./slack/slack-directory.js";
 import { SlackHealth } from "./slack/slack-health.js";
 import { SlackNotifier } from "./slack/slack-notifier.js";
-import { deprioritiseOtherThreads } from "./runtime/deprioritise-other-threads.js";
 
 /** Jobs that call a target system: their lease follows the provisioners' timeouts, and they retry without end. */
 const PROVISIONING_KINDS: readonly string[] = ["provision", "deprovision", "extend-provision"];
@@ -375,18 +374,14 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 /**
  * Acks are latency work and everything else here is throughput work, on few cores: this thread
  * (listeners, jobs, Prisma) yields the CPU to the ack thread, which was started before and
- * keeps the normal priority. On Linux a thread's nice value is its own (setpriority on the
- * calling thread). With ACCESSBOT_IDLE_SCHEDULING, a process of its own also puts every other
- * thread under SCHED_IDLE (deprioritise-other-threads.ts); a host process (tests, the sandbox)
+ * keeps the normal priority. With ACCESSBOT_IDLE_SCHEDULING, a process of its own also puts
+ * every other thread under SCHED_IDLE (deprioritise-other-threads.ts); a host process (tests, the sandbox)
  * never does.
  */
 async function deprioritiseWork(ackThreadId: number | null, wholeProcess: boolean, log: Logger): Promise<void> {
   if (!wholeProcess) {
-    try {
-      os.setPriority(0, Math.min(19, os.getPriority(0) + BACKGROUND_NICE));
-    } catch (error) {
-      log.debug({ err: error }, "could not lower the priority of the bot's main thread");
-    }
+    const refused = lowerThisThread(BACKGROUND_NICE);
+    if (refused) log.debug({ err: refused }, "could not lower the priority of the bot's main thread");
     return;
   }
   const outcome = await deprioritiseOtherThreads(ackThreadId, BACKGROUND_NICE);

@@ -19,6 +19,20 @@ export function currentThreadId(): number | null {
   }
 }
 
+/**
+ * Raises the calling thread's nice value by `niceSteps` (at most to 19). On Linux a thread's
+ * nice value is its own (setpriority on the calling thread); elsewhere it may apply to the
+ * process, which is harmless. Returns the error when the system refuses.
+ */
+export function lowerThisThread(niceSteps: number): Error | null {
+  try {
+    os.setPriority(0, Math.min(19, os.getPriority(0) + niceSteps));
+    return null;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
 export interface DeprioritiseOutcome {
   /** Threads now running under SCHED_IDLE (Linux with chrt only). */
   idle: number[];
@@ -33,11 +47,7 @@ export interface DeprioritiseOutcome {
  * privilege; a system without `chrt` or without /proc keeps the nice value only.
  */
 export async function deprioritiseOtherThreads(keep: number | null, niceSteps: number): Promise<DeprioritiseOutcome> {
-  try {
-    os.setPriority(0, Math.min(19, os.getPriority(0) + niceSteps));
-  } catch {
-    // not permitted here: the policy below may still apply
-  }
+  lowerThisThread(niceSteps);
   if (keep === null) return { idle: [], problem: "the thread to keep is unknown (not Linux)" };
   let tids: number[];
   try {
