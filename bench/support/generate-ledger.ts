@@ -3,6 +3,7 @@
 import pg from "pg";
 import { canonicalJson } from "../../src/ledger/canonical-json.js";
 import { buildEntryBody, computeEntryHash, GENESIS_HASH, sha256OfCanonical, type LedgerEventInput } from "../../src/ledger/ledger-hash.js";
+import type { LedgerRecord } from "../../src/ledger/ledger-record.js";
 
 const BATCH = 5000;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -72,6 +73,22 @@ export interface HashedBytes {
 }
 
 /**
+ * The ledger's records in seq order from 1 (one second apart from 2026-01-01), chained from
+ * genesis: what generateLedger inserts, also used in memory by the chunk benchmark.
+ */
+export function* ledgerRecords(entries: number): Generator<LedgerRecord> {
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= entries; seq++) {
+    const event = eventAt(seq - 1);
+    const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000);
+    const body = canonicalJson(buildEntryBody(event, BigInt(seq), at));
+    const hash = computeEntryHash(prev, body);
+    yield { seq: BigInt(seq), ts: at.toISOString(), type: event.type, requestId: event.requestId ?? null, actorId: event.actor.user_id ?? null, subjectId: event.subjectId ?? null, resource: event.resource ?? null, body, prevHash: prev, hash };
+    prev = hash;
+  }
+}
+
+/**
  * Generates `entries` valid chained entries (seq 1…, one second apart from 2026-01-01) and
  * bulk-inserts them into `ledger_entry` through `client`.
  */
@@ -81,6 +98,7 @@ export async function generateLedger(client: pg.Client, entries: number, log: (t
   let bodyBytes = 0;
   let inFlight: Promise<unknown> = Promise.resolve();
   const started = performance.now();
+  const records = ledgerRecords(entries);
   for (let start = 1; start <= entries; start += BATCH) {
     const end = Math.min(entries, start + BATCH - 1);
     const columns: (string | null)[][] = Array.from({ length: 10 }, () => []);
@@ -88,17 +106,15 @@ export async function generateLedger(client: pg.Client, entries: number, log: (t
     const offsets = new Uint32Array(end - start + 2);
     let offset = 0;
     for (let seq = start; seq <= end; seq++) {
-      const event = eventAt(seq - 1);
-      const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000);
-      const body = canonicalJson(buildEntryBody(event, BigInt(seq), at));
-      const hash = computeEntryHash(prev, body);
-      const values = [String(seq), at.toISOString(), event.type, event.requestId ?? null, event.actor.user_id ?? null, event.subjectId ?? null, event.resource ?? null, body, prev, hash];
+      const record = records.next().value as LedgerRecord;
+      const { body } = record;
+      const values = [String(seq), record.ts, record.type, record.requestId, record.actorId, record.subjectId, record.resource, body, record.prevHash, record.hash];
       values.forEach((value, index) => columns[index]!.push(value));
-      hashed.push(prev + body);
+      hashed.push(record.prevHash + body);
       offsets[seq - start] = offset;
       offset += 64 + Buffer.byteLength(body);
       bodyBytes += Buffer.byteLength(body);
-      prev = hash;
+      prev = record.hash;
     }
     offsets[end - start + 1] = offset;
     bytes.chunks.push(Buffer.from(hashed.join(""), "utf8"));

@@ -2,6 +2,7 @@ import { isUtf8 } from "node:buffer";
 import fs from "node:fs";
 import type { VerifiableEntry } from "../ledger/ledger-record.js";
 import { ExportLineError, parseJsonlLine } from "./parse-jsonl-line.js";
+import { SharedBufferPool } from "./shared-buffer-pool.js";
 
 /**
  * The longest line an export may have, in bytes without the "\n". A ledger line is a few KiB
@@ -11,6 +12,10 @@ import { ExportLineError, parseJsonlLine } from "./parse-jsonl-line.js";
 export const MAX_JSONL_LINE_BYTES = 16 * 1024 * 1024;
 
 const CHUNK_BYTES = 1 << 20;
+/** Room in a pooled buffer for the start of a line carried from the read before (lines are a few KiB). */
+const CARRY_ROOM = 64 << 10;
+/** The size of the buffers reads go into, for a caller's SharedBufferPool. */
+export const READ_BUFFER_BYTES = CHUNK_BYTES + CARRY_ROOM;
 const NEWLINE = 0x0a;
 
 export interface ReadJsonlLedgerOptions {
@@ -18,6 +23,8 @@ export interface ReadJsonlLedgerOptions {
   onBytes?: (bytes: number) => void;
   /** Defaults to MAX_JSONL_LINE_BYTES. */
   maxLineBytes?: number;
+  /** Where runs are read into; a caller that releases each run once done with it saves allocations. */
+  buffers?: SharedBufferPool;
 }
 
 /**
@@ -43,7 +50,10 @@ export async function* readJsonlLedger(path: string, options: ReadJsonlLedgerOpt
   }
 }
 
-/** Complete lines of an export (no trailing "\n"), as read: `lines` of them from `firstLineNumber`. */
+/**
+ * Complete lines of an export (no trailing "\n"), as read: `lines` of them from
+ * `firstLineNumber`. `bytes` lies in shared memory (options.buffers).
+ */
 export interface JsonlLineRun {
   bytes: Buffer;
   firstLineNumber: number;
@@ -57,10 +67,11 @@ export interface JsonlLineRun {
  */
 export async function* readJsonlLineRuns(path: string, options: ReadJsonlLedgerOptions = {}): AsyncGenerator<JsonlLineRun, void, undefined> {
   const maxLineBytes = options.maxLineBytes ?? MAX_JSONL_LINE_BYTES;
-  // A line that fits in one chunk is shorter than the chunk, so only lines carried across
-  // chunks need their length checked.
-  const stream = fs.createReadStream(path, { highWaterMark: Math.max(1, Math.min(CHUNK_BYTES, maxLineBytes)) });
-  /** The start of the current, unfinished line: pieces of earlier chunks. */
+  // A line that fits in one read is shorter than the read, so only lines carried across
+  // reads need their length checked.
+  const readBytes = Math.max(1, Math.min(CHUNK_BYTES, maxLineBytes));
+  const buffers = options.buffers ?? new SharedBufferPool(readBytes + CARRY_ROOM, 0);
+  /** The start of the current, unfinished line: private copies of what earlier reads ended with. */
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let lineNumber = 0;
@@ -74,30 +85,57 @@ export async function* readJsonlLineRuns(path: string, options: ReadJsonlLedgerO
     lineNumber += lines;
     return result;
   };
+  // Read straight into shared memory, CARRY_ROOM bytes in: the start of the line carried from
+  // the read before goes just in front, so each run is one buffer that a worker thread reads as
+  // it is, and only a line longer than CARRY_ROOM is copied whole.
+  const file = await fs.promises.open(path, "r");
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      const lastNewline = chunk.lastIndexOf(NEWLINE);
-      if (lastNewline < 0) {
-        if (carryBytes + chunk.length > maxLineBytes) throw tooLong(lineNumber + 1);
-        carry.push(chunk);
-        carryBytes += chunk.length;
+    for (;;) {
+      const buffer = buffers.take(CARRY_ROOM + readBytes);
+      const { bytesRead } = await file.read(buffer, CARRY_ROOM, readBytes, null);
+      if (bytesRead === 0) {
+        buffers.release(buffer);
+        break;
+      }
+      bytes += bytesRead;
+      const piece = buffer.subarray(CARRY_ROOM, CARRY_ROOM + bytesRead);
+      const lastNewline = piece.lastIndexOf(NEWLINE);
+      if (lastNewline < 0 || (carryBytes > 0 && carryBytes + piece.indexOf(NEWLINE) > maxLineBytes)) {
+        buffers.release(buffer);
+        if (lastNewline >= 0 || carryBytes + bytesRead > maxLineBytes) throw tooLong(lineNumber + 1);
+        carry.push(Buffer.from(piece));
+        carryBytes += bytesRead;
         options.onBytes?.(bytes);
         continue;
       }
-      if (carryBytes > 0 && carryBytes + chunk.indexOf(NEWLINE) > maxLineBytes) throw tooLong(lineNumber + 1);
-      const complete = carryBytes > 0 ? Buffer.concat([...carry, chunk.subarray(0, lastNewline)]) : chunk.subarray(0, lastNewline);
-      const rest = chunk.subarray(lastNewline + 1);
-      carry = rest.length > 0 ? [rest] : [];
+      let complete: Buffer;
+      if (carryBytes <= CARRY_ROOM) {
+        let at = CARRY_ROOM - carryBytes;
+        for (const part of carry) at += part.copy(buffer, at);
+        complete = buffer.subarray(CARRY_ROOM - carryBytes, CARRY_ROOM + lastNewline);
+      } else {
+        complete = buffers.take(carryBytes + lastNewline).subarray(0, carryBytes + lastNewline);
+        let at = 0;
+        for (const part of carry) at += part.copy(complete, at);
+        piece.copy(complete, at, 0, lastNewline);
+      }
+      const rest = piece.subarray(lastNewline + 1);
+      carry = rest.length > 0 ? [Buffer.from(rest)] : [];
       carryBytes = rest.length;
+      if (complete.buffer !== buffer.buffer) buffers.release(buffer);
       options.onBytes?.(bytes);
       yield run(complete);
     }
   } finally {
     // Reading may stop early (a bad line, or the consumer stopped): release the file now.
-    stream.destroy();
+    await file.close();
   }
-  if (carryBytes > 0) yield run(Buffer.concat(carry));
+  if (carryBytes > 0) {
+    const last = buffers.take(carryBytes);
+    let offset = 0;
+    for (const part of carry) offset += part.copy(last, offset);
+    yield run(last.subarray(0, carryBytes));
+  }
 }
 
 /** The entries of a run of complete lines, up to its first bad line (as readJsonlLedger parses them). */

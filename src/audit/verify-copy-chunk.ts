@@ -7,7 +7,8 @@
 import { isUtf8 } from "node:buffer";
 import { hash as oneShotHash } from "node:crypto";
 import type { LedgerRecord } from "../ledger/ledger-record.js";
-import { BODY_MEMBER, BODY_MEMBER_SLOTS, scanCanonicalBody } from "./scan-canonical-body.js";
+import { ledgerScan } from "./ledger-scan-wasm.js";
+import { BODY_MEMBER } from "./scan-canonical-body.js";
 
 /** The select list of the COPY, in this order: prev_hash just before body, as the hash reads them. */
 export const COPY_COLUMNS = `seq, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), type, request_id, actor_id, subject_id, resource, prev_hash, body, hash`;
@@ -35,12 +36,13 @@ export type ChunkVerdict =
   | { ok: false };
 
 const NOT_OK: ChunkVerdict = { ok: false };
-let scratch = Buffer.allocUnsafe(1 << 16);
-const members = new Int32Array(BODY_MEMBER_SLOTS);
+/** Where the last scan put the body's members (ledger-scan-wasm.ts). */
+let members: Int32Array = new Int32Array(0);
 
 /** `chunk` holds whole tuples, no header or trailer. */
 export function verifyCopyChunk(chunk: Uint8Array, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
   const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const scan = ledgerScan();
   let p = 0;
   let count = 0;
   let bytes = 0;
@@ -68,22 +70,27 @@ export function verifyCopyChunk(chunk: Uint8Array, checkpointSeqs: ReadonlySet<s
     const bodyStart = fieldStart[8]!;
     const bodyLength = fieldLength[8]!;
     const hashStart = fieldStart[9]!;
-    if (!isLowerHex(b, prevStart) || !isLowerHex(b, hashStart)) return NOT_OK;
+    // Only the first prev_hash needs its digits checked: each later one equals the hash before
+    // it, and a stored hash that equals the computed digest is lowercase hex.
     if (count === 0) {
+      if (!isLowerHex(b, prevStart)) return NOT_OK;
       firstSeq = String(seq);
       firstPrevHash = b.toString("latin1", prevStart, prevStart + 64);
-    } else if (seq !== lastSeq + 1 || b.compare(b, lastHashStart, lastHashStart + 64, prevStart, prevStart + 64) !== 0) return NOT_OK;
+    } else if (seq !== lastSeq + 1 || !sameBytes(b, lastHashStart, b, prevStart, 64)) return NOT_OK;
 
-    // sha256(prev_hash ‖ body) over one contiguous copy: one native call, no hash object. The
-    // copy (not shared memory) is also what the body checks read: plain buffers read faster.
-    if (scratch.length < 64 + bodyLength) scratch = Buffer.allocUnsafe(Math.max(64 + bodyLength, scratch.length * 2));
-    b.copy(scratch, 0, prevStart, prevStart + 64);
-    b.copy(scratch, 64, bodyStart, bodyStart + bodyLength);
-    if (!sameHex(oneShotHash("sha256", scratch.subarray(0, 64 + bodyLength), "hex"), b, hashStart)) return NOT_OK;
+    // sha256(prev_hash ‖ body) over one contiguous copy, in the memory the body check reads:
+    // one native call, no hash object.
+    scan.reserve(64 + bodyLength, 0);
+    const out = scan.bytes;
+    const at = scan.outPtr;
+    b.copy(out, at, prevStart, prevStart + 64);
+    b.copy(out, at + 64, bodyStart, bodyStart + bodyLength);
+    if (!sameHex(oneShotHash("sha256", out.subarray(at, at + 64 + bodyLength), "hex"), b, hashStart)) return NOT_OK;
 
-    const body = scratch.subarray(64, 64 + bodyLength);
+    const body = out.subarray(at + 64, at + 64 + bodyLength);
     // A database whose encoding is not UTF-8 could hold bytes the exact path decodes lossily.
-    if (!isUtf8(body) || !scanCanonicalBody(body, members)) return NOT_OK;
+    if (!isUtf8(body) || scan.exports.scan_body(at + 64, bodyLength) !== 1) return NOT_OK;
+    members = scan.members;
     if (!seqMatches(body, seq)) return NOT_OK;
     if (!columnMatches(b, fieldStart[1]!, fieldLength[1]!, body, BODY_MEMBER.ts)) return NOT_OK;
     if (!columnMatches(b, fieldStart[2]!, fieldLength[2]!, body, BODY_MEMBER.type)) return NOT_OK;
@@ -115,17 +122,25 @@ function columnMatches(b: Buffer, start: number, length: number, body: Buffer, s
   if (length < 0) return at === -1 || memberText(body, slot) === "null";
   if (at === -1) return false;
   const end = members[2 * slot + 1]!;
-  if (needsNoEscape(b, start, start + length)) {
-    return end - at === length + 2 && body[at] === 0x22 && body[end - 1] === 0x22 && b.compare(body, at + 1, end - 1, start, start + length) === 0;
+  // The common case, in one loop without building strings: the member is the column's bytes
+  // in quotes, and the column needs no escape (so the member has none either).
+  if (end - at === length + 2 && body[at] === 0x22 && body[end - 1] === 0x22) {
+    let plain = true;
+    for (let k = 0; k < length; k++) {
+      const c = b[start + k]!;
+      if (c < 0x20 || c === 0x22 || c === 0x5c) {
+        plain = false;
+        break;
+      }
+      if (c !== body[at + 1 + k]) return false;
+    }
+    if (plain) return true;
   }
   return memberText(body, slot) === JSON.stringify(b.toString("utf8", start, start + length));
 }
 
-function needsNoEscape(b: Buffer, start: number, end: number): boolean {
-  for (let k = start; k < end; k++) {
-    const c = b[k]!;
-    if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
-  }
+function sameBytes(a: Buffer, aStart: number, b: Buffer, bStart: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (a[aStart + k] !== b[bStart + k]) return false;
   return true;
 }
 

@@ -8,6 +8,7 @@ import { hash as oneShotHash } from "node:crypto";
 import { parseJsonlLine } from "./parse-jsonl-line.js";
 import { BODY_MEMBER, BODY_MEMBER_SLOTS, scanCanonicalBody } from "./scan-canonical-body.js";
 import type { ChunkVerdict } from "./verify-copy-chunk.js";
+import { verifyExporterLines } from "./verify-exporter-lines.js";
 
 const NOT_OK: ChunkVerdict = { ok: false };
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -15,9 +16,15 @@ let scratch = Buffer.allocUnsafe(1 << 16);
 const members = new Int32Array(BODY_MEMBER_SLOTS);
 
 export function verifyJsonlChunk(chunk: Uint8Array, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
-  // A private copy: decoding text straight out of shared memory is several times slower.
-  const bytes = Buffer.from(chunk);
-  if (!isUtf8(bytes)) return NOT_OK;
+  const shared = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (!isUtf8(shared)) return NOT_OK;
+  const verdict = verifyExporterLines(shared, checkpointSeqs);
+  // A private copy for the text path: decoding straight out of shared memory is several times slower.
+  return verdict.ok ? verdict : verifyByParsing(Buffer.from(chunk), checkpointSeqs);
+}
+
+/** The same checks, each line parsed as JSON: for lines not laid out as the exporter writes them. */
+function verifyByParsing(bytes: Buffer, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
   let count = 0;
   let total = 0;
   let firstSeq = "";

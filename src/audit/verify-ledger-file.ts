@@ -3,7 +3,8 @@ import { LedgerChainVerifier } from "./ledger-chain-verifier.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import { ledgerFailure, type LedgerFailure } from "./ledger-failure.js";
 import { ExportLineError } from "./parse-jsonl-line.js";
-import { parseJsonlLines, readJsonlLineRuns, type JsonlLineRun } from "./read-jsonl-ledger.js";
+import { parseJsonlLines, READ_BUFFER_BYTES, readJsonlLineRuns, type JsonlLineRun } from "./read-jsonl-ledger.js";
+import { SharedBufferPool } from "./shared-buffer-pool.js";
 import { ChunkVerifyPool } from "./chunk-verify-pool.js";
 import type { ChunkVerdict } from "./verify-copy-chunk.js";
 import type { VerifiableEntry } from "../ledger/ledger-record.js";
@@ -100,7 +101,9 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
   // so failures read exactly as they always did. At most IN_FLIGHT runs are out at once.
   const lineFailure = (error: ExportLineError) => ledgerFailure(lastSeq === null ? 1n : lastSeq + 1n, "malformed", `${error.message} (after entry ${lastSeq ?? "none"})`);
   const pool = new ChunkVerifyPool(options.workers ?? Math.min(4, os.availableParallelism()), checkpoints.map((checkpoint) => checkpoint.seq.toString()));
-  const inFlight: Array<{ run: JsonlLineRun; chunk: Uint8Array; verdict: Promise<ChunkVerdict> }> = [];
+  const inFlight: Array<{ run: JsonlLineRun; verdict: Promise<ChunkVerdict> }> = [];
+  // Enough pooled buffers for every run in flight, the one being read and the one settling.
+  const buffers = new SharedBufferPool(READ_BUFFER_BYTES, Math.max(2, pool.size * 3) + 2);
   const maxInFlight = Math.max(2, pool.size * 3);
   const settle = async (item: (typeof inFlight)[number]): Promise<LedgerFailure | null> => {
     const verdict = await item.verdict;
@@ -118,6 +121,7 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
       // Reported here, before any later run is linked: it is the first problem in file order.
       if (parsed.error) return lineFailure(parsed.error);
     }
+    buffers.release(item.run.bytes);
     if (entries >= nextReport) {
       options.onProgress?.({ entries, fileBytes });
       nextReport = entries + 50_000;
@@ -127,10 +131,8 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
 
   try {
     try {
-      for await (const run of readJsonlLineRuns(path, { onBytes: (read) => (fileBytes = read), maxLineBytes: options.maxLineBytes })) {
-        const chunk = new Uint8Array(new SharedArrayBuffer(run.bytes.length));
-        chunk.set(run.bytes);
-        inFlight.push({ run, chunk, verdict: pool.run(chunk, "jsonl") });
+      for await (const run of readJsonlLineRuns(path, { onBytes: (read) => (fileBytes = read), maxLineBytes: options.maxLineBytes, buffers })) {
+        inFlight.push({ run, verdict: pool.run(run.bytes, "jsonl") });
         while (inFlight.length >= maxInFlight) {
           const failure = await settle(inFlight.shift()!);
           if (failure) return failure;

@@ -1,0 +1,353 @@
+// The byte-level hot path of `audit verify`, compiled to WebAssembly (scripts/build-wasm.sh):
+// checking that a ~1 KB body is a JSON object and finding a handful of its members, and, for
+// a JSONL export, reading a line laid out as the exporter writes it and unescaping its body.
+// In JavaScript these loops cost more than the sha256 of the body; here string content is
+// skipped 16 bytes at a time with SIMD.
+//
+// Everything here is conservative: 1 (or a length) means JSON.parse would read the input
+// exactly as found here; anything unusual answers 0 (or -1), and the caller runs the exact
+// JavaScript checks (check-ledger-entry.ts), which word the failure or find none. Every read
+// is bounded by `end`: a vector load may look past it (the caller leaves 16 bytes of slack),
+// but no byte beyond `end` is ever taken as input.
+//
+// Freestanding: no libc, no allocation. The caller owns the memory after __heap_base.
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef uint8_t u8;
+
+// Member slots, as BODY_MEMBER in scan-canonical-body.ts; two int32 each (value start, value
+// end, relative to the body; -1 absent, -2 duplicate).
+enum { SEQ = 0, TS = 1, TYPE = 2, REQUEST_ID = 3, SUBJECT_ID = 4, RESOURCE = 5, ACTOR = 6, ACTOR_USER_ID = 7, SLOTS = 16 };
+enum { MAX_DEPTH = 256, OBJECT = 1, ARRAY = 2 };
+
+static int32_t members[2 * SLOTS];
+/** check_line's findings: next line start, seq (high, low 32 bits), prev_hash start, hash start. */
+static int32_t info[8];
+
+static u8 kinds[MAX_DEPTH + 2];
+static int8_t slots[MAX_DEPTH + 2];
+static int32_t starts[MAX_DEPTH + 2];
+
+static const u8 HEX[256] = {['0' ... '9'] = 1, ['a' ... 'f'] = 1, ['A' ... 'F'] = 1};
+static const u8 SHORT_ESCAPE[256] = {['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1};
+
+__attribute__((export_name("members_ptr"))) int32_t *members_ptr(void) { return members; }
+__attribute__((export_name("info_ptr"))) int32_t *info_ptr(void) { return info; }
+
+/** The first byte at or after p that is '"', '\\' or a control character; `end` if none. */
+static inline int plain_run_end(const u8 *b, int p, int end) {
+  const v128_t quote = wasm_i8x16_splat('"');
+  const v128_t backslash = wasm_i8x16_splat('\\');
+  const v128_t space = wasm_i8x16_splat(0x20);
+  for (;;) {
+    int left = end - p;
+    if (left <= 0) return end;
+    v128_t v = wasm_v128_load(b + p);
+    v128_t stop = wasm_v128_or(wasm_v128_or(wasm_i8x16_eq(v, quote), wasm_i8x16_eq(v, backslash)), wasm_u8x16_lt(v, space));
+    uint32_t mask = wasm_i8x16_bitmask(stop);
+    if (left < 16) mask |= 1u << left;
+    if (mask) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+}
+
+/** A JSON string whose opening quote is at p: the index after its closing quote, or -1. */
+static inline int skip_string(const u8 *b, int p, int end, int *escaped) {
+  p++;
+  for (;;) {
+    p = plain_run_end(b, p, end);
+    if (p >= end) return -1;
+    u8 c = b[p];
+    if (c == '"') return p + 1;
+    if (c != '\\' || p + 1 >= end) return -1;
+    *escaped = 1;
+    u8 e = b[p + 1];
+    if (e == 'u') {
+      if (p + 5 >= end || !HEX[b[p + 2]] || !HEX[b[p + 3]] || !HEX[b[p + 4]] || !HEX[b[p + 5]]) return -1;
+      p += 6;
+    } else if (SHORT_ESCAPE[e]) p += 2;
+    else return -1;
+  }
+}
+
+static inline int same(const u8 *b, int p, const char *text, int length) {
+  for (int k = 0; k < length; k++)
+    if (b[p + k] != (u8)text[k]) return 0;
+  return 1;
+}
+
+static int top_slot(const u8 *b, int p, int length) {
+  switch (length) {
+    case 2: return same(b, p, "ts", 2) ? TS : -1;
+    case 3: return same(b, p, "seq", 3) ? SEQ : -1;
+    case 4: return same(b, p, "type", 4) ? TYPE : -1;
+    case 5: return same(b, p, "actor", 5) ? ACTOR : -1;
+    case 8: return same(b, p, "resource", 8) ? RESOURCE : -1;
+    case 10: return same(b, p, "request_id", 10) ? REQUEST_ID : same(b, p, "subject_id", 10) ? SUBJECT_ID : -1;
+    default: return -1;
+  }
+}
+
+static inline void record(int slot, int start, int end) {
+  if (members[2 * slot] != -1) members[2 * slot] = -2;
+  else {
+    members[2 * slot] = start;
+    members[2 * slot + 1] = end;
+  }
+}
+
+/**
+ * 1 when b[0, end) is certainly a JSON object as JSON.parse reads it, with no whitespace,
+ * fractions or exponents (never canonical), escaped tracked keys or nesting deeper than
+ * MAX_DEPTH; fills `members`. 0 otherwise.
+ */
+__attribute__((export_name("scan_body"))) int scan_body(const u8 *b, int end) {
+  for (int k = 0; k < 2 * SLOTS; k++) members[k] = -1;
+  if (end < 2 || b[0] != '{') return 0;
+  int depth = 0;
+  kinds[0] = OBJECT;
+  slots[0] = -1;
+  int actor_depth = -1;
+  int p = 1;
+  if (b[1] == '}') return end == 2;
+
+  for (;;) {
+    // At the start of an object member or an array element.
+    int slot = -1;
+    if (kinds[depth] == OBJECT) {
+      if (p >= end || b[p] != '"') return 0;
+      int escaped = 0;
+      int key_start = p + 1;
+      p = skip_string(b, p, end, &escaped);
+      if (p < 0 || p >= end || b[p] != ':') return 0;
+      int key_length = p - 1 - key_start;
+      p++;
+      if (depth == 0) {
+        // An escaped key may spell a tracked name: its decoded name is unknown here.
+        if (escaped) return 0;
+        slot = top_slot(b, key_start, key_length);
+      } else if (depth == actor_depth) {
+        if (escaped) return 0;
+        if (key_length == 7 && same(b, key_start, "user_id", 7)) slot = ACTOR_USER_ID;
+      }
+    }
+
+    if (p >= end) return 0;
+    int value_start = p;
+    u8 c = b[p];
+    if (c == '"') {
+      int escaped = 0;
+      p = skip_string(b, p, end, &escaped);
+      if (p < 0) return 0;
+    } else if (c == '{' || c == '[') {
+      if (depth >= MAX_DEPTH) return 0;
+      depth++;
+      kinds[depth] = c == '{' ? OBJECT : ARRAY;
+      slots[depth] = (int8_t)slot;
+      starts[depth] = value_start;
+      if (slot == ACTOR && c == '{') actor_depth = depth;
+      p++;
+      if (p >= end) return 0;
+      if (b[p] != (c == '{' ? '}' : ']')) continue;
+      // An empty container: closed at once.
+      p++;
+      if (depth == actor_depth) actor_depth = -1;
+      depth--;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      if (c == '-') p++;
+      if (p >= end) return 0;
+      if (b[p] == '0') p++;
+      else if (b[p] >= '1' && b[p] <= '9') {
+        p++;
+        while (p < end && b[p] >= '0' && b[p] <= '9') p++;
+      } else return 0;
+      // Fractions and exponents are valid JSON but never canonical: left to the exact check.
+      if (p < end && (b[p] == '.' || b[p] == 'e' || b[p] == 'E')) return 0;
+    } else if (c == 't') {
+      if (p + 4 > end || !same(b, p, "true", 4)) return 0;
+      p += 4;
+    } else if (c == 'f') {
+      if (p + 5 > end || !same(b, p, "false", 5)) return 0;
+      p += 5;
+    } else if (c == 'n') {
+      if (p + 4 > end || !same(b, p, "null", 4)) return 0;
+      p += 4;
+    } else return 0;
+    // A scalar or an empty container is complete here; others are recorded as they close.
+    if (slot >= 0) record(slot, value_start, p);
+
+    // After a value: a comma, or the end of containers.
+    for (;;) {
+      if (p >= end) return 0;
+      u8 next = b[p];
+      if (next == ',') {
+        p++;
+        break;
+      }
+      if (next != (kinds[depth] == OBJECT ? '}' : ']')) return 0;
+      p++;
+      if (depth == 0) {
+        // JSON.parse keeps the last "actor": the user_id found may be another one's.
+        if (members[2 * ACTOR] == -2) members[2 * ACTOR_USER_ID] = -2;
+        return p == end;
+      }
+      if (slots[depth] >= 0) record(slots[depth], starts[depth], p);
+      if (depth == actor_depth) actor_depth = -1;
+      depth--;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSONL lines as `audit export` writes them (docs/ledger-format.md, "JSONL export"):
+// {"seq":"…","ts":"…","type":"…","request_id":…,"resource":…,"actor_id":…,"subject_id":…,"prev_hash":"…","hash":"…","body":"…"}
+
+static int32_t columns[12];
+static const int COLUMN_SLOTS[6] = {TS, TYPE, REQUEST_ID, RESOURCE, ACTOR_USER_ID, SUBJECT_ID};
+
+/** `,"name":` then a plain string (no escapes) or, when nullable, null. The index after it, or -1. */
+static int column(const u8 *b, int p, int end, const char *name, int name_length, int index, int nullable) {
+  if (p < 0 || p + name_length > end || !same(b, p, name, name_length)) return -1;
+  p += name_length;
+  int start = p;
+  if (p < end && b[p] == '"') {
+    p = plain_run_end(b, p + 1, end);
+    if (p >= end || b[p] != '"') return -1;
+    p++;
+  } else if (nullable && p + 4 <= end && same(b, p, "null", 4)) p += 4;
+  else return -1;
+  columns[2 * index] = start;
+  columns[2 * index + 1] = p;
+  return p;
+}
+
+/** The body member's JSON text is exactly line[start, end). */
+static int member_is(const u8 *body, int slot, const u8 *line, int start, int end) {
+  int at = members[2 * slot];
+  if (at < 0 || members[2 * slot + 1] - at != end - start) return 0;
+  for (int k = 0; k < end - start; k++)
+    if (body[at + k] != line[start + k]) return 0;
+  return 1;
+}
+
+static int is_lower_hex(const u8 *b, int p) {
+  for (int k = 0; k < 64; k++) {
+    u8 c = b[p + k];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return 0;
+  }
+  return 1;
+}
+
+#define KEY(text) text, (int)(sizeof(text) - 1)
+
+/**
+ * One line of line[p, end) (end: the end of the whole run of lines). Writes prev_hash ‖ body
+ * to `out` (with 16 bytes of slack after it) and returns its length; 0 for a blank line; -1
+ * when the line is not laid out as the exporter writes it, or does not agree with itself
+ * (columns, seq), or does not follow the line whose hash is at `last_hash` and whose seq is
+ * `last_seq` (last_hash -1: none, then its prev_hash must be 64 lowercase hex digits). `info` says where the next line starts, the seq,
+ * and where prev_hash and hash are. The sha256 is the caller's.
+ */
+__attribute__((export_name("check_line"))) int check_line(const u8 *line, int p, int end, u8 *out, int last_hash, double last_seq) {
+  const u8 *b = line;
+  if (p < end && b[p] == '\n') {
+    info[0] = p + 1;
+    return 0;
+  }
+  if (p + 1 < end && b[p] == '\r' && b[p + 1] == '\n') {
+    info[0] = p + 2;
+    return 0;
+  }
+  if (p + 8 > end || !same(b, p, KEY("{\"seq\":\""))) return -1;
+  p += 8;
+  int seq_start = p - 1;
+  if (p >= end || b[p] < '1' || b[p] > '9') return -1;
+  int64_t seq = 0;
+  // Up to 15 digits a double holds the seq exactly (the caller's last_seq); longer ones are
+  // left to the exact path.
+  while (p < end && b[p] >= '0' && b[p] <= '9' && p - seq_start <= 15) seq = seq * 10 + (b[p++] - '0');
+  if (p >= end || b[p] != '"') return -1;
+  p++;
+  int seq_end = p;
+
+  p = column(b, p, end, KEY(",\"ts\":"), 0, 0);
+  p = column(b, p, end, KEY(",\"type\":"), 1, 0);
+  p = column(b, p, end, KEY(",\"request_id\":"), 2, 1);
+  p = column(b, p, end, KEY(",\"resource\":"), 3, 1);
+  p = column(b, p, end, KEY(",\"actor_id\":"), 4, 1);
+  p = column(b, p, end, KEY(",\"subject_id\":"), 5, 1);
+  if (p < 0 || p + 14 + 64 + 10 + 64 + 10 > end) return -1;
+  if (!same(b, p, KEY(",\"prev_hash\":\""))) return -1;
+  int prev = p + 14;
+  if (!same(b, prev + 64, KEY("\",\"hash\":\""))) return -1;
+  int hash = prev + 64 + 10;
+  if (!same(b, hash + 64, KEY("\",\"body\":\""))) return -1;
+  p = hash + 64 + 10;
+
+  if (last_hash < 0) {
+    if (!is_lower_hex(b, prev)) return -1;
+  } else {
+    if ((double)seq != last_seq + 1) return -1;
+    for (int k = 0; k < 64; k++)
+      if (b[prev + k] != b[last_hash + k]) return -1;
+  }
+
+  // The body string, unescaped after prev_hash: the exporter's body holds no escapes but \" and
+  // \\ (a canonical body's own escapes arrive doubled); any other is left to the exact path.
+  for (int k = 0; k < 64; k++) out[k] = b[prev + k];
+  int q = 64;
+  const v128_t quote = wasm_i8x16_splat('"');
+  const v128_t backslash = wasm_i8x16_splat('\\');
+  const v128_t space = wasm_i8x16_splat(0x20);
+  for (;;) {
+    int left = end - p;
+    if (left <= 0) return -1;
+    v128_t v = wasm_v128_load(b + p);
+    wasm_v128_store(out + q, v);
+    v128_t stop = wasm_v128_or(wasm_v128_or(wasm_i8x16_eq(v, quote), wasm_i8x16_eq(v, backslash)), wasm_u8x16_lt(v, space));
+    uint32_t mask = wasm_i8x16_bitmask(stop);
+    if (left < 16) mask |= 1u << left;
+    if (!mask) {
+      p += 16;
+      q += 16;
+      continue;
+    }
+    int k = __builtin_ctz(mask);
+    p += k;
+    q += k;
+    if (p >= end) return -1;
+    u8 c = b[p];
+    if (c == '"') break;
+    if (c != '\\' || p + 1 >= end) return -1;
+    u8 e = b[p + 1];
+    if (e != '"' && e != '\\') return -1;
+    out[q++] = e;
+    p += 2;
+  }
+  // The closing quote, the end of the object, the end of the line.
+  if (p + 1 >= end || b[p + 1] != '}') return -1;
+  int next = p + 2;
+  if (next < end) {
+    if (b[next] == '\n') next += 1;
+    else if (next + 1 < end && b[next] == '\r' && b[next + 1] == '\n') next += 2;
+    else return -1;
+  }
+
+  const u8 *body = out + 64;
+  if (!scan_body(body, q - 64)) return -1;
+  if (!member_is(body, SEQ, b, seq_start, seq_end)) return -1;
+  for (int k = 0; k < 6; k++) {
+    int start = columns[2 * k];
+    // A NULL column matches a null or absent member (check-ledger-entry.ts).
+    if (b[start] == 'n' && members[2 * COLUMN_SLOTS[k]] == -1) continue;
+    if (!member_is(body, COLUMN_SLOTS[k], b, start, columns[2 * k + 1])) return -1;
+  }
+  info[0] = next;
+  info[1] = (int32_t)(seq >> 32);
+  info[2] = (int32_t)(uint32_t)seq;
+  info[3] = prev;
+  info[4] = hash;
+  return q;
+}
