@@ -19,6 +19,7 @@ interface LedgerScanExports {
   info_ptr(): number;
   scan_body(body: number, length: number): number;
   check_line(line: number, start: number, end: number, out: number, lastHash: number, lastSeq: number): number;
+  check_tuple(chunk: number, start: number, end: number, out: number, lastHash: number, lastSeq: number): number;
 }
 
 const PAGE = 65536;

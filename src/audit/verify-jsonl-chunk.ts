@@ -20,11 +20,11 @@ export function verifyJsonlChunk(chunk: Uint8Array, checkpointSeqs: ReadonlySet<
   if (!isUtf8(shared)) return NOT_OK;
   const verdict = verifyExporterLines(shared, checkpointSeqs);
   // A private copy for the text path: decoding straight out of shared memory is several times slower.
-  return verdict.ok ? verdict : verifyByParsing(Buffer.from(chunk), checkpointSeqs);
+  return verdict.ok ? verdict : verifyJsonlChunkByParsing(Buffer.from(chunk), checkpointSeqs);
 }
 
 /** The same checks, each line parsed as JSON: for lines not laid out as the exporter writes them. */
-function verifyByParsing(bytes: Buffer, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
+export function verifyJsonlChunkByParsing(bytes: Buffer, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
   let count = 0;
   let total = 0;
   let firstSeq = "";

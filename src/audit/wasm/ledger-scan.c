@@ -351,3 +351,91 @@ __attribute__((export_name("check_line"))) int check_line(const u8 *line, int p,
   info[4] = hash;
   return q;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Binary COPY tuples of COPY_COLUMNS (verify-copy-chunk.ts): seq int8, then ts, type,
+// request_id, actor_id, subject_id, resource as text (or NULL), prev_hash, body, hash; each in
+// its CopyData message as it came off the wire (copy-out-tuples.ts): 'd', int32 length, tuple.
+
+static inline int32_t read_i32(const u8 *b, int p) {
+  return (int32_t)((uint32_t)b[p] << 24 | (uint32_t)b[p + 1] << 16 | (uint32_t)b[p + 2] << 8 | (uint32_t)b[p + 3]);
+}
+
+static const int TUPLE_COLUMN_SLOTS[6] = {TS, TYPE, REQUEST_ID, ACTOR_USER_ID, SUBJECT_ID, RESOURCE};
+
+/** A text column (start, length; -1 for NULL) agrees with the body member as check-ledger-entry.ts compares them. */
+static int column_matches(const u8 *body, int slot, const u8 *b, int start, int length) {
+  int at = members[2 * slot];
+  if (at == -2) return 0;
+  if (length < 0) return at == -1 || (members[2 * slot + 1] - at == 4 && same(body, at, "null", 4));
+  if (at == -1 || members[2 * slot + 1] - at != length + 2 || body[at] != '"' || body[at + length + 1] != '"') return 0;
+  // A column needing an escape is left to the exact path: its member is spelled differently.
+  for (int k = 0; k < length; k++) {
+    u8 c = b[start + k];
+    if (c < 0x20 || c == '"' || c == '\\' || c != body[at + 1 + k]) return 0;
+  }
+  return 1;
+}
+
+/**
+ * The tuple at b[p] (whole tuples up to `end`): writes prev_hash ‖ body to `out` and returns its
+ * length, or -1 when the tuple is not as COPY_COLUMNS lays it out, its seq is not last_seq + 1,
+ * its prev_hash is not the hash at `last_hash` (-1: none, then 64 lowercase hex digits), or its
+ * body or columns do not agree (scan_body, column_matches). `info`: next tuple, seq high and
+ * low 32 bits, hash start. Whether the body is UTF-8, and the sha256, are the caller's.
+ */
+__attribute__((export_name("check_tuple"))) int check_tuple(const u8 *b, int p, int end, u8 *out, int last_hash, double last_seq) {
+  int start[10], length[10];
+  if (p + 5 > end || b[p] != 'd') return -1;
+  int32_t message = read_i32(b, p + 1);
+  if (message < 4 || message - 4 > end - p - 5) return -1;
+  // The tuple must fill its message exactly.
+  end = p + 1 + message;
+  p += 5;
+  if (p + 2 > end || b[p] != 0 || b[p + 1] != 10) return -1;
+  p += 2;
+  for (int f = 0; f < 10; f++) {
+    if (p + 4 > end) return -1;
+    int32_t n = read_i32(b, p);
+    p += 4;
+    if (n < -1 || n > end - p) return -1;
+    start[f] = p;
+    length[f] = n;
+    if (n > 0) p += n;
+  }
+  if (p != end || length[0] != 8 || length[7] != 64 || length[9] != 64 || length[8] < 0) return -1;
+  int64_t seq = (int64_t)((uint64_t)(uint32_t)read_i32(b, start[0]) << 32 | (uint32_t)read_i32(b, start[0] + 4));
+  // Beyond 2^53 a double no longer holds every seq: left to the exact path.
+  if (seq < 1 || seq > 9007199254740991LL) return -1;
+  int prev = start[7];
+  if (last_hash < 0) {
+    if (!is_lower_hex(b, prev)) return -1;
+  } else {
+    if ((double)seq != last_seq + 1) return -1;
+    for (int k = 0; k < 64; k++)
+      if (b[prev + k] != b[last_hash + k]) return -1;
+  }
+  int body_length = length[8];
+  __builtin_memcpy(out, b + prev, 64);
+  __builtin_memcpy(out + 64, b + start[8], (unsigned long)body_length);
+  u8 *body = out + 64;
+  if (!scan_body(body, body_length)) return -1;
+
+  // The body's "seq" is the decimal string of the row's seq.
+  char digits[20];
+  int count = 0;
+  for (int64_t rest = seq; rest > 0; rest /= 10) digits[count++] = (char)('0' + rest % 10);
+  int at = members[2 * SEQ];
+  if (at < 0 || members[2 * SEQ + 1] - at != count + 2 || body[at] != '"' || body[at + count + 1] != '"') return -1;
+  for (int k = 0; k < count; k++)
+    if (body[at + 1 + k] != (u8)digits[count - 1 - k]) return -1;
+  for (int k = 0; k < 6; k++)
+    if (!column_matches(body, TUPLE_COLUMN_SLOTS[k], b, start[1 + k], length[1 + k])) return -1;
+
+  info[0] = p;
+  info[1] = (int32_t)(seq >> 32);
+  info[2] = (int32_t)(uint32_t)seq;
+  info[3] = prev;
+  info[4] = start[9];
+  return 64 + body_length;
+}

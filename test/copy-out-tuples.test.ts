@@ -1,0 +1,122 @@
+// The COPY reader under `audit verify` (src/audit/copy-out-tuples.ts) takes over node-postgres's
+// socket: on a real server it must hand out every tuple exactly once in chunks of the size
+// asked for, set aside what PostgreSQL interleaves (notices), hold a tuple larger than its
+// buffers, raise the server's error wherever it comes, and give the connection back usable.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import { CopyOutTuples } from "../src/audit/copy-out-tuples.js";
+import { SharedBufferPool } from "../src/audit/shared-buffer-pool.js";
+import { testDatabases } from "./support/test-databases.js";
+
+const url = process.env.TEST_DATABASE_URL;
+const skip = testDatabases.some((target) => target.name === "postgres") ? false : "needs PostgreSQL (TEST_DATABASE_URL)";
+
+/** The tuples of a chunk: CopyData messages ('d', int32 length, tuple), each tuple's fields as text. */
+function tuplesOf(chunk: Uint8Array): string[][] {
+  const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const tuples: string[][] = [];
+  let p = 0;
+  while (p < b.length) {
+    assert.equal(b[p], 0x64, "each message is CopyData");
+    const end = p + 1 + b.readUInt32BE(p + 1);
+    p += 5;
+    const fields: string[] = [];
+    const count = b.readInt16BE(p);
+    p += 2;
+    for (let f = 0; f < count; f++) {
+      const length = b.readInt32BE(p);
+      p += 4;
+      fields.push(length < 0 ? "NULL" : b.toString("utf8", p, p + length));
+      p += Math.max(0, length);
+    }
+    assert.equal(p, end, "the tuple fills its message");
+    tuples.push(fields);
+  }
+  return tuples;
+}
+
+async function copyAll(client: pg.Client, sql: string, chunkEntries: number, bufferBytes = 1 << 16): Promise<{ chunks: string[][][] }> {
+  const copy = new CopyOutTuples(`COPY (${sql}) TO STDOUT (FORMAT binary)`, chunkEntries, new SharedBufferPool(bufferBytes, 4));
+  client.query(copy as unknown as pg.Submittable);
+  const chunks: string[][][] = [];
+  for await (const chunk of copy.chunks()) chunks.push(tuplesOf(chunk));
+  return { chunks };
+}
+
+describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () => {
+  let client: pg.Client;
+  before(async () => {
+    client = new pg.Client({ connectionString: url });
+    await client.connect();
+  });
+  after(async () => {
+    await client?.end();
+  });
+
+  test("every tuple once, in order, in chunks of exactly the size asked for (the last one shorter)", async () => {
+    const { chunks } = await copyAll(client, "SELECT g::text, repeat('x', g % 300) FROM generate_series(1, 10007) g", 1000);
+    assert.deepEqual(chunks.map((chunk) => chunk.length), [...Array(10).fill(1000), 7]);
+    const all = chunks.flat();
+    assert.deepEqual(all.map((fields) => fields[0]), Array.from({ length: 10007 }, (_, i) => String(i + 1)));
+    assert.equal(all[299]![1], "");
+    assert.equal(all[298]![1], "x".repeat(299));
+    assert.equal((await client.query("SELECT 41 + 1 AS n")).rows[0].n, 42, "the connection is usable afterwards");
+  });
+
+  test("notices between rows are set aside", async () => {
+    await client.query(`CREATE OR REPLACE FUNCTION pg_temp.noisy(i int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN IF i % 50 = 0 THEN RAISE NOTICE 'row %', i; END IF; RETURN i; END $$`);
+    const notices: string[] = [];
+    const onNotice = (notice: { message?: string }) => notices.push(notice.message ?? "");
+    client.on("notice", onNotice);
+    try {
+      const { chunks } = await copyAll(client, "SELECT pg_temp.noisy(g)::text FROM generate_series(1, 500) g", 64);
+      assert.deepEqual(chunks.flat().map((fields) => fields[0]), Array.from({ length: 500 }, (_, i) => String(i + 1)));
+    } finally {
+      client.off("notice", onNotice);
+    }
+    assert.equal((await client.query("SELECT 1 AS n")).rows[0].n, 1);
+  });
+
+  test("a tuple larger than the buffers arrives whole", async () => {
+    const { chunks } = await copyAll(client, "SELECT g::text, repeat(chr(65 + g), 3000000) FROM generate_series(1, 3) g", 2, 1 << 16);
+    const all = chunks.flat();
+    assert.deepEqual(all.map((fields) => [fields[0], fields[1]!.length, fields[1]![0]]), [
+      ["1", 3_000_000, "B"],
+      ["2", 3_000_000, "C"],
+      ["3", 3_000_000, "D"],
+    ]);
+  });
+
+  test("an error in the middle of the rows is raised, after the rows before it, and the connection stays usable", async () => {
+    const copy = new CopyOutTuples("COPY (SELECT (1000 / (5000 - g))::text FROM generate_series(1, 10000) g) TO STDOUT (FORMAT binary)", 100, new SharedBufferPool(1 << 16, 4));
+    client.query(copy as unknown as pg.Submittable);
+    let rows = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of copy.chunks()) rows += tuplesOf(chunk).length;
+      })(),
+      /division by zero/,
+    );
+    assert.ok(rows < 5000, `only rows before the failing one were handed out (${rows})`);
+    assert.equal((await client.query("SELECT 2 AS n")).rows[0].n, 2);
+  });
+
+  test("an error before any row (no such table) is raised, and the connection stays usable", async () => {
+    const copy = new CopyOutTuples("COPY (SELECT * FROM no_such_table_here) TO STDOUT (FORMAT binary)", 10, new SharedBufferPool(1 << 16, 4));
+    client.query(copy as unknown as pg.Submittable);
+    await assert.rejects(
+      (async () => {
+        for await (const _chunk of copy.chunks());
+      })(),
+      /no_such_table_here/,
+    );
+    assert.equal((await client.query("SELECT 3 AS n")).rows[0].n, 3);
+  });
+
+  test("an empty result gives no chunk", async () => {
+    const { chunks } = await copyAll(client, "SELECT 1 WHERE false", 10);
+    assert.deepEqual(chunks, []);
+    assert.equal((await client.query("SELECT 4 AS n")).rows[0].n, 4);
+  });
+});
