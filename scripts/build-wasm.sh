@@ -8,7 +8,7 @@ src=src/audit/wasm/ledger-scan.c
 out=src/audit/wasm/ledger-scan.wasm.ts
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-clang --target=wasm32 -O3 -msimd128 -nostdlib -ffreestanding -Wall -Wextra -Werror \
+clang --target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -ffreestanding -Wall -Wextra -Werror \
   -Wl,--no-entry -Wl,--export=__heap_base -Wl,--strip-all -Wl,-z,stack-size=65536 \
   -o "$tmp/ledger-scan.wasm" "$src"
 {
