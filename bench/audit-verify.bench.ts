@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     const runs = (values: number[]) => values.map((ms) => (ms / 1000).toFixed(2)).join(", ");
     const row = (name: string, ms: number, note: string) => `| ${name} | ${(ms / 1000).toFixed(2)} | ${fmt(rate(ms))} | ${mbps(ms).toFixed(1)} | ${note} |`;
     const cpu = os.cpus();
-    const report = `# Benchmark: \`accessbot audit verify\` (${new Date().toISOString().slice(0, 10)}: binary COPY, worker threads)
+    const report = `# Benchmark: \`accessbot audit verify\` (${new Date().toISOString().slice(0, 10)}: binary COPY read off the socket, checks in WebAssembly on worker threads)
 
 Produced by \`npm run bench\` (bench/audit-verify.bench.ts).
 

@@ -11,7 +11,7 @@ import { checkLedgerEntry } from "../src/audit/check-ledger-entry.js";
 import { formatJsonlLine } from "../src/audit/format-jsonl-line.js";
 import { BODY_MEMBER, BODY_MEMBER_SLOTS, scanCanonicalBody } from "../src/audit/scan-canonical-body.js";
 import { decodeCopyChunk, verifyCopyChunk } from "../src/audit/verify-copy-chunk.js";
-import { verifyExporterLines } from "../src/audit/verify-exporter-lines.js";
+import { verifyChunkEntries } from "../src/audit/verify-chunk-entries.js";
 import { verifyJsonlChunkByParsing } from "../src/audit/verify-jsonl-chunk.js";
 import { canonicalJson } from "../src/ledger/canonical-json.js";
 import { buildEntryBody, computeEntryHash, GENESIS_HASH, type LedgerEventInput } from "../src/ledger/ledger-hash.js";
@@ -121,7 +121,7 @@ describe("the WebAssembly verify path agrees with the exact path", () => {
   test("check_line: an export chunk it accepts is accepted by the parsing path with the same verdict", () => {
     const next = random(0xc0ffee);
     const intact = chain(bodies).map(formatJsonlLine);
-    assert.equal(verifyExporterLines(Buffer.from(intact.join("\n")), new Set()).ok, true, "an untouched export takes the fast path");
+    assert.equal(verifyChunkEntries(Buffer.from(intact.join("\n")), new Set(), "lines").ok, true, "an untouched export takes the fast path");
     let agreed = 0;
     for (let i = 0; i < 4000; i++) {
       let lines: string[];
@@ -139,7 +139,7 @@ describe("the WebAssembly verify path agrees with the exact path", () => {
         lines = intact.map((line, index) => (index === target ? mutate(line, next) : line));
       }
       const chunk = Buffer.from(lines.join(next(2) === 0 ? "\n" : "\r\n"), "utf8");
-      const fast = verifyExporterLines(chunk, new Set(["3"]));
+      const fast = verifyChunkEntries(chunk, new Set(["3"]), "lines");
       if (!fast.ok) continue;
       agreed += 1;
       assert.deepEqual(verifyJsonlChunkByParsing(chunk, new Set(["3"])), fast, lines[target]);

@@ -1,14 +1,16 @@
 // A run of complete JSONL export lines, checked on its own: what a worker thread runs for
 // `audit verify --file` (src/audit/verify-ledger-file.ts links the runs). The same checks as
-// the exact path (check-ledger-entry.ts), with the body checked as bytes instead of parsed;
-// anything unusual answers `ok: false`, and the caller then runs the exact path over these
-// lines, which reports the failure, with its line number, exactly as before.
+// the exact path (check-ledger-entry.ts), in two tiers: lines laid out as the exporter writes
+// them are read as bytes (verify-chunk-entries.ts); a run that is not is parsed line by line
+// here, the body still checked as bytes. Anything unusual answers `ok: false`, and the caller
+// then runs the exact path over these lines, which reports the failure, with its line number,
+// exactly as before.
 import { isUtf8 } from "node:buffer";
 import { hash as oneShotHash } from "node:crypto";
 import { parseJsonlLine } from "./parse-jsonl-line.js";
 import { BODY_MEMBER, BODY_MEMBER_SLOTS, scanCanonicalBody } from "./scan-canonical-body.js";
 import type { ChunkVerdict } from "./verify-copy-chunk.js";
-import { verifyExporterLines } from "./verify-exporter-lines.js";
+import { verifyChunkEntries } from "./verify-chunk-entries.js";
 
 const NOT_OK: ChunkVerdict = { ok: false };
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -18,7 +20,7 @@ const members = new Int32Array(BODY_MEMBER_SLOTS);
 export function verifyJsonlChunk(chunk: Uint8Array, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
   const shared = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (!isUtf8(shared)) return NOT_OK;
-  const verdict = verifyExporterLines(shared, checkpointSeqs);
+  const verdict = verifyChunkEntries(shared, checkpointSeqs, "lines");
   // A private copy for the text path: decoding straight out of shared memory is several times slower.
   return verdict.ok ? verdict : verifyJsonlChunkByParsing(Buffer.from(chunk), checkpointSeqs);
 }

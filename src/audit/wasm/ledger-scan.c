@@ -36,18 +36,22 @@ static const u8 SHORT_ESCAPE[256] = {['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1
 __attribute__((export_name("members_ptr"))) int32_t *members_ptr(void) { return members; }
 __attribute__((export_name("info_ptr"))) int32_t *info_ptr(void) { return info; }
 
+/**
+ * Bit k set when byte k of the 16 in v is '"', '\\' or a control character, or when k is
+ * `left` (the end of the input, when fewer than 16 bytes are left).
+ */
+static inline uint32_t stop_mask(v128_t v, int left) {
+  v128_t stop = wasm_v128_or(wasm_v128_or(wasm_i8x16_eq(v, wasm_i8x16_splat('"')), wasm_i8x16_eq(v, wasm_i8x16_splat('\\'))), wasm_u8x16_lt(v, wasm_i8x16_splat(0x20)));
+  uint32_t mask = wasm_i8x16_bitmask(stop);
+  return left < 16 ? mask | 1u << left : mask;
+}
+
 /** The first byte at or after p that is '"', '\\' or a control character; `end` if none. */
 static inline int plain_run_end(const u8 *b, int p, int end) {
-  const v128_t quote = wasm_i8x16_splat('"');
-  const v128_t backslash = wasm_i8x16_splat('\\');
-  const v128_t space = wasm_i8x16_splat(0x20);
   for (;;) {
     int left = end - p;
     if (left <= 0) return end;
-    v128_t v = wasm_v128_load(b + p);
-    v128_t stop = wasm_v128_or(wasm_v128_or(wasm_i8x16_eq(v, quote), wasm_i8x16_eq(v, backslash)), wasm_u8x16_lt(v, space));
-    uint32_t mask = wasm_i8x16_bitmask(stop);
-    if (left < 16) mask |= 1u << left;
+    uint32_t mask = stop_mask(wasm_v128_load(b + p), left);
     if (mask) return p + __builtin_ctz(mask);
     p += 16;
   }
@@ -240,6 +244,19 @@ static int is_lower_hex(const u8 *b, int p) {
   return 1;
 }
 
+/**
+ * The entry whose prev_hash is at `prev` follows the one whose hash is at `last_hash` (seq
+ * last_seq + 1, prev_hash equal to that hash); the first of a chunk (last_hash -1) only needs
+ * 64 lowercase hex digits: later ones equal a hash the caller checked against its digest.
+ */
+static int follows(const u8 *b, int prev, int64_t seq, int last_hash, double last_seq) {
+  if (last_hash < 0) return is_lower_hex(b, prev);
+  if ((double)seq != last_seq + 1) return 0;
+  for (int k = 0; k < 64; k++)
+    if (b[prev + k] != b[last_hash + k]) return 0;
+  return 1;
+}
+
 #define KEY(text) text, (int)(sizeof(text) - 1)
 
 /**
@@ -286,29 +303,18 @@ __attribute__((export_name("check_line"))) int check_line(const u8 *line, int p,
   if (!same(b, hash + 64, KEY("\",\"body\":\""))) return -1;
   p = hash + 64 + 10;
 
-  if (last_hash < 0) {
-    if (!is_lower_hex(b, prev)) return -1;
-  } else {
-    if ((double)seq != last_seq + 1) return -1;
-    for (int k = 0; k < 64; k++)
-      if (b[prev + k] != b[last_hash + k]) return -1;
-  }
+  if (!follows(b, prev, seq, last_hash, last_seq)) return -1;
 
   // The body string, unescaped after prev_hash: the exporter's body holds no escapes but \" and
   // \\ (a canonical body's own escapes arrive doubled); any other is left to the exact path.
   for (int k = 0; k < 64; k++) out[k] = b[prev + k];
   int q = 64;
-  const v128_t quote = wasm_i8x16_splat('"');
-  const v128_t backslash = wasm_i8x16_splat('\\');
-  const v128_t space = wasm_i8x16_splat(0x20);
   for (;;) {
     int left = end - p;
     if (left <= 0) return -1;
     v128_t v = wasm_v128_load(b + p);
     wasm_v128_store(out + q, v);
-    v128_t stop = wasm_v128_or(wasm_v128_or(wasm_i8x16_eq(v, quote), wasm_i8x16_eq(v, backslash)), wasm_u8x16_lt(v, space));
-    uint32_t mask = wasm_i8x16_bitmask(stop);
-    if (left < 16) mask |= 1u << left;
+    uint32_t mask = stop_mask(v, left);
     if (!mask) {
       p += 16;
       q += 16;
@@ -408,13 +414,7 @@ __attribute__((export_name("check_tuple"))) int check_tuple(const u8 *b, int p, 
   // Beyond 2^53 a double no longer holds every seq: left to the exact path.
   if (seq < 1 || seq > 9007199254740991LL) return -1;
   int prev = start[7];
-  if (last_hash < 0) {
-    if (!is_lower_hex(b, prev)) return -1;
-  } else {
-    if ((double)seq != last_seq + 1) return -1;
-    for (int k = 0; k < 64; k++)
-      if (b[prev + k] != b[last_hash + k]) return -1;
-  }
+  if (!follows(b, prev, seq, last_hash, last_seq)) return -1;
   int body_length = length[8];
   __builtin_memcpy(out, b + prev, 64);
   __builtin_memcpy(out + 64, b + start[8], (unsigned long)body_length);
