@@ -1,25 +1,37 @@
 // The COPY reader under `audit verify` (src/audit/copy-out-tuples.ts) takes over node-postgres's
 // socket: on a real server it must hand out every tuple exactly once in chunks of the size
-// asked for, set aside what PostgreSQL interleaves (notices), hold a tuple larger than its
-// buffers, raise the server's error wherever it comes, and give the connection back usable.
+// asked for, in buffers no two chunks share, keep what PostgreSQL interleaves (notices) out of
+// the tuples, carry a tuple larger than a socket read, raise the server's error wherever it
+// comes, and give the connection back usable.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
-import { CopyOutTuples } from "../src/audit/copy-out-tuples.js";
-import { SharedBufferPool } from "../src/audit/shared-buffer-pool.js";
+import { CopyOutTuples, joinCopyChunk, type CopyChunk } from "../src/audit/copy-out-tuples.js";
 import { testDatabases } from "./support/test-databases.js";
 
 const url = process.env.TEST_DATABASE_URL;
 const skip = testDatabases.some((target) => target.name === "postgres") ? false : "needs PostgreSQL (TEST_DATABASE_URL)";
 
-/** The tuples of a chunk: CopyData messages ('d', int32 length, tuple), each tuple's fields as text. */
-function tuplesOf(chunk: Uint8Array): string[][] {
-  const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+/** Messages of each type in a chunk: 'd' (CopyData), 'N' (notice), … */
+function messageTypes(chunk: CopyChunk): Map<string, number> {
+  const b = joinCopyChunk(chunk);
+  const types = new Map<string, number>();
+  for (let p = 0; p < b.length; p = p + 1 + b.readUInt32BE(p + 1)) types.set(String.fromCharCode(b[p]!), (types.get(String.fromCharCode(b[p]!)) ?? 0) + 1);
+  return types;
+}
+
+/** The tuples of a chunk: CopyData messages ('d', int32 length, tuple), each tuple's fields as text; notices and the trailer skipped. */
+function tuplesOf(chunk: CopyChunk): string[][] {
+  const b = joinCopyChunk(chunk);
   const tuples: string[][] = [];
   let p = 0;
   while (p < b.length) {
-    assert.equal(b[p], 0x64, "each message is CopyData");
     const end = p + 1 + b.readUInt32BE(p + 1);
+    if (b[p] !== 0x64 || b.readInt16BE(p + 5) === -1) {
+      assert.ok(b[p] === 0x4e || b[p] === 0x64, `only notices and the trailer besides tuples, not 0x${b[p]!.toString(16)}`);
+      p = end;
+      continue;
+    }
     p += 5;
     const fields: string[] = [];
     const count = b.readInt16BE(p);
@@ -36,12 +48,23 @@ function tuplesOf(chunk: Uint8Array): string[][] {
   return tuples;
 }
 
-async function copyAll(client: pg.Client, sql: string, chunkEntries: number, bufferBytes = 1 << 16): Promise<{ chunks: string[][][] }> {
-  const copy = new CopyOutTuples(`COPY (${sql}) TO STDOUT (FORMAT binary)`, chunkEntries, new SharedBufferPool(bufferBytes, 4));
+async function copyAll(client: pg.Client, sql: string, chunkEntries: number): Promise<{ chunks: string[][][]; types: Map<string, number> }> {
+  const copy = new CopyOutTuples(`COPY (${sql}) TO STDOUT (FORMAT binary)`, chunkEntries);
   client.query(copy as unknown as pg.Submittable);
   const chunks: string[][][] = [];
-  for await (const chunk of copy.chunks()) chunks.push(tuplesOf(chunk));
-  return { chunks };
+  const types = new Map<string, number>();
+  const owners = new Set<ArrayBufferLike>();
+  for await (const chunk of copy.chunks()) {
+    // Each chunk can be handed to a worker by transfer: no buffer is in two chunks (a slice of
+    // Node's shared pool would be).
+    for (const buffer of new Set(chunk.map((piece) => piece.buffer))) {
+      assert.ok(!owners.has(buffer), "a buffer is in one chunk only");
+      owners.add(buffer);
+    }
+    chunks.push(tuplesOf(chunk));
+    for (const [type, count] of messageTypes(chunk)) types.set(type, (types.get(type) ?? 0) + count);
+  }
+  return { chunks, types };
 }
 
 describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () => {
@@ -70,8 +93,9 @@ describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () 
     const onNotice = (notice: { message?: string }) => notices.push(notice.message ?? "");
     client.on("notice", onNotice);
     try {
-      const { chunks } = await copyAll(client, "SELECT pg_temp.noisy(g)::text FROM generate_series(1, 500) g", 64);
+      const { chunks, types } = await copyAll(client, "SELECT pg_temp.noisy(g)::text FROM generate_series(1, 500) g", 64);
       assert.deepEqual(chunks.flat().map((fields) => fields[0]), Array.from({ length: 500 }, (_, i) => String(i + 1)));
+      assert.equal(types.get("N"), 10, "the ten notices came between the rows, and stayed out of the tuples");
     } finally {
       client.off("notice", onNotice);
     }
@@ -79,7 +103,7 @@ describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () 
   });
 
   test("a tuple larger than the buffers arrives whole", async () => {
-    const { chunks } = await copyAll(client, "SELECT g::text, repeat(chr(65 + g), 3000000) FROM generate_series(1, 3) g", 2, 1 << 16);
+    const { chunks } = await copyAll(client, "SELECT g::text, repeat(chr(65 + g), 3000000) FROM generate_series(1, 3) g", 2);
     const all = chunks.flat();
     assert.deepEqual(all.map((fields) => [fields[0], fields[1]!.length, fields[1]![0]]), [
       ["1", 3_000_000, "B"],
@@ -89,7 +113,7 @@ describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () 
   });
 
   test("an error in the middle of the rows is raised, after the rows before it, and the connection stays usable", async () => {
-    const copy = new CopyOutTuples("COPY (SELECT (1000 / (5000 - g))::text FROM generate_series(1, 10000) g) TO STDOUT (FORMAT binary)", 100, new SharedBufferPool(1 << 16, 4));
+    const copy = new CopyOutTuples("COPY (SELECT (1000 / (5000 - g))::text FROM generate_series(1, 10000) g) TO STDOUT (FORMAT binary)", 100);
     client.query(copy as unknown as pg.Submittable);
     let rows = 0;
     await assert.rejects(
@@ -103,7 +127,7 @@ describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () 
   });
 
   test("an error before any row (no such table) is raised, and the connection stays usable", async () => {
-    const copy = new CopyOutTuples("COPY (SELECT * FROM no_such_table_here) TO STDOUT (FORMAT binary)", 10, new SharedBufferPool(1 << 16, 4));
+    const copy = new CopyOutTuples("COPY (SELECT * FROM no_such_table_here) TO STDOUT (FORMAT binary)", 10);
     client.query(copy as unknown as pg.Submittable);
     await assert.rejects(
       (async () => {

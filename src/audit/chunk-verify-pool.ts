@@ -1,13 +1,18 @@
 import type { Worker } from "node:worker_threads";
 import { startWorkerThread } from "../runtime/start-worker-thread.js";
+import type { CopyChunk } from "./copy-out-tuples.js";
 import { verifyCopyChunk, type ChunkVerdict } from "./verify-copy-chunk.js";
 import { verifyJsonlChunk } from "./verify-jsonl-chunk.js";
 
-/** What a chunk holds: binary COPY tuples, or complete lines of a JSONL export. */
+/**
+ * What a chunk holds: binary COPY tuples, in the socket's own buffers (handed to the worker by
+ * transfer), or complete lines of a JSONL export (in shared memory).
+ */
 export type ChunkKind = "copy" | "jsonl";
+export type Chunk = Uint8Array | CopyChunk;
 
-export function verifyChunk(kind: ChunkKind, chunk: Uint8Array, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
-  return kind === "copy" ? verifyCopyChunk(chunk, checkpointSeqs) : verifyJsonlChunk(chunk, checkpointSeqs);
+export function verifyChunk(kind: ChunkKind, chunk: Chunk, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
+  return kind === "copy" ? verifyCopyChunk(chunk, checkpointSeqs) : verifyJsonlChunk(chunk as Uint8Array, checkpointSeqs);
 }
 
 /**
@@ -51,7 +56,11 @@ export class ChunkVerifyPool {
 
   private readonly owner = new Map<number, Worker>();
 
-  run(chunk: Uint8Array, kind: ChunkKind): Promise<ChunkVerdict> {
+  /**
+   * A COPY chunk's buffers go to the worker (they are no longer usable here); a verdict that
+   * is not `ok` brings its bytes back.
+   */
+  run(chunk: Chunk, kind: ChunkKind): Promise<ChunkVerdict> {
     let best: Worker | null = null;
     for (const worker of this.ready) if (best === null || this.busy.get(worker)! < this.busy.get(best)!) best = worker;
     if (best === null) return Promise.resolve(verifyChunk(kind, chunk, this.checkpointSet));
@@ -63,7 +72,8 @@ export class ChunkVerifyPool {
         this.owner.delete(id);
         resolve(verdict);
       });
-      best.postMessage({ id, chunk, kind });
+      const transfer = Array.isArray(chunk) ? [...new Set(chunk.map((piece) => piece.buffer as ArrayBuffer))] : [];
+      best.postMessage({ id, chunk, kind }, transfer);
     });
   }
 

@@ -67,11 +67,16 @@ export class LedgerScan {
     }
   }
 
-  /** Copies `chunk` into the input region (reserving room) and returns where it starts. */
-  copyIn(chunk: Uint8Array): number {
-    this.reserve(this.outBytes, chunk.length);
+  /** Copies `chunk` (or its pieces, one after another) into the input region, reserving room; returns where it starts. */
+  copyIn(chunk: Uint8Array | readonly Uint8Array[]): number {
+    const pieces = chunk instanceof Uint8Array ? [chunk] : chunk;
+    this.reserve(this.outBytes, pieces.reduce((sum, piece) => sum + piece.length, 0));
     const at = this.inPtr;
-    this.bytes.set(chunk, at);
+    let offset = at;
+    for (const piece of pieces) {
+      this.bytes.set(piece, offset);
+      offset += piece.length;
+    }
     return at;
   }
 

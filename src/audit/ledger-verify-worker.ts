@@ -2,7 +2,7 @@
 // the chunks it is sent and answers each with its verdict. The chunks are in shared memory, so
 // the main thread keeps them (for the exact checks, should one not verify) at no copying cost.
 import { parentPort, workerData } from "node:worker_threads";
-import { verifyChunk, type ChunkKind } from "./chunk-verify-pool.js";
+import { verifyChunk, type Chunk, type ChunkKind } from "./chunk-verify-pool.js";
 
 // Checked by hand, not with zod: the data comes from chunk-verify-pool.ts in this process, and
 // loading zod took a third of each worker's start-up, time in which the main thread verifies alone.
@@ -10,7 +10,16 @@ const { checkpointSeqs: seqs } = workerData as { checkpointSeqs: unknown };
 if (!Array.isArray(seqs) || !seqs.every((seq) => typeof seq === "string")) throw new TypeError("ledger-verify-worker: workerData.checkpointSeqs must be an array of strings");
 const checkpointSeqs = new Set<string>(seqs);
 
-parentPort!.on("message", (message: { id: number; chunk: Uint8Array; kind: ChunkKind }) => {
-  parentPort!.postMessage({ id: message.id, verdict: verifyChunk(message.kind, message.chunk, checkpointSeqs) });
+parentPort!.on("message", (message: { id: number; chunk: Chunk; kind: ChunkKind }) => {
+  const verdict = verifyChunk(message.kind, message.chunk, checkpointSeqs);
+  if (verdict.ok || !Array.isArray(message.chunk)) return parentPort!.postMessage({ id: message.id, verdict });
+  // The main thread gave this chunk's buffers away: it needs the bytes back for the exact checks.
+  const bytes = new Uint8Array(message.chunk.reduce((sum, piece) => sum + piece.length, 0));
+  let offset = 0;
+  for (const piece of message.chunk) {
+    bytes.set(piece, offset);
+    offset += piece.length;
+  }
+  parentPort!.postMessage({ id: message.id, verdict: { ok: false, bytes } }, [bytes.buffer]);
 });
 parentPort!.postMessage({ ready: true });

@@ -17,17 +17,18 @@ import type { ChunkVerdict } from "./verify-copy-chunk.js";
 const NOT_OK: ChunkVerdict = { ok: false };
 
 /**
- * "tuples": whole CopyData messages of one tuple each; "lines": complete lines separated by
- * "\n", already known to be valid UTF-8.
+ * "tuples": whole CopyData messages of one tuple each (and the notices and trailer between
+ * them), in pieces (copy-out-tuples.ts); "lines": complete lines separated by "\n", already
+ * known to be valid UTF-8.
  */
-export function verifyChunkEntries(chunk: Uint8Array, checkpointSeqs: ReadonlySet<string>, layout: "tuples" | "lines"): ChunkVerdict {
+export function verifyChunkEntries(chunk: Uint8Array | readonly Uint8Array[], checkpointSeqs: ReadonlySet<string>, layout: "tuples" | "lines"): ChunkVerdict {
   const scan = ledgerScan();
+  const end = chunk instanceof Uint8Array ? chunk.length : chunk.reduce((sum, piece) => sum + piece.length, 0);
   // prev_hash ‖ body of one entry is at most 64 bytes more than the chunk.
-  scan.reserve(64 + chunk.length, chunk.length);
+  scan.reserve(64 + end, end);
   const base = scan.copyIn(chunk);
   const { bytes, info, outPtr } = scan;
   const check = layout === "tuples" ? scan.exports.check_tuple : scan.exports.check_line;
-  const end = chunk.length;
   let p = 0;
   let count = 0;
   let total = 0;
@@ -40,7 +41,7 @@ export function verifyChunkEntries(chunk: Uint8Array, checkpointSeqs: ReadonlySe
     const length = check(base, p, end, outPtr, lastHash, lastSeq);
     if (length < 0) return NOT_OK;
     p = info[0]!;
-    if (length === 0) continue; // a blank line
+    if (length === 0) continue; // a blank line, a notice, the trailer
     const seq = info[1]! * 2 ** 32 + (info[2]! >>> 0);
     const hash = base + info[4]!;
     if (!sameHex(oneShotHash("sha256", bytes.subarray(outPtr, outPtr + length), "hex"), bytes, hash)) return NOT_OK;

@@ -5,6 +5,7 @@
 // unescaped, so the body's stored UTF-8 bytes are hashed as they are, with no decoding to a
 // JavaScript string and back; and no per-row objects are built for a chunk that verifies.
 import type { LedgerRecord } from "../ledger/ledger-record.js";
+import { COPY_ASIDE_MESSAGES, type CopyChunk } from "./copy-out-tuples.js";
 import { verifyChunkEntries } from "./verify-chunk-entries.js";
 
 /** The select list of the COPY, in this order: prev_hash just before body, as the hash reads them. */
@@ -30,10 +31,14 @@ export type ChunkVerdict =
       /** [seq, hash, seq, hash, …] for the entries whose seq is a checkpoint's. */
       checkpointHashes: string[];
     }
-  | { ok: false };
+  | {
+      ok: false;
+      /** The chunk's bytes, when a worker thread had them (handed over by transfer): for the exact checks. */
+      bytes?: Uint8Array;
+    };
 
-/** `chunk` holds whole CopyData messages of one tuple each, no header or trailer (copy-out-tuples.ts). */
-export function verifyCopyChunk(chunk: Uint8Array, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
+/** `chunk`: whole CopyData messages of one tuple each, in pieces (copy-out-tuples.ts). */
+export function verifyCopyChunk(chunk: Uint8Array | CopyChunk, checkpointSeqs: ReadonlySet<string>): ChunkVerdict {
   return verifyChunkEntries(chunk, checkpointSeqs, "tuples");
 }
 
@@ -43,7 +48,14 @@ export function decodeCopyChunk(chunk: Uint8Array): LedgerRecord[] {
   const records: LedgerRecord[] = [];
   let p = 0;
   while (p < b.length) {
-    // Each tuple in its CopyData message: 'd', int32 length (copy-out-tuples.ts).
+    // Each tuple in its CopyData message: 'd', int32 length (copy-out-tuples.ts); notices and
+    // the trailer (a CopyData of -1 fields) in between are skipped.
+    const type = b[p]!;
+    const end = p + 1 + b.readUInt32BE(p + 1);
+    if (COPY_ASIDE_MESSAGES.has(type) || (type === 0x64 && b.readInt16BE(p + 5) === -1)) {
+      p = end;
+      continue;
+    }
     p += 5;
     const count = b.readInt16BE(p);
     p += 2;

@@ -19,11 +19,10 @@
 import os from "node:os";
 import type pg from "pg";
 import { ChunkVerifyPool } from "./chunk-verify-pool.js";
-import { CopyOutTuples } from "./copy-out-tuples.js";
+import { CopyOutTuples, joinCopyChunk, type CopyChunk } from "./copy-out-tuples.js";
 import { LedgerChainVerifier, type ChainAnchor } from "./ledger-chain-verifier.js";
 import type { LedgerCheckpointRef } from "./ledger-checkpoint-ref.js";
 import type { LedgerFailure } from "./ledger-failure.js";
-import { SharedBufferPool } from "./shared-buffer-pool.js";
 import { COPY_COLUMNS, decodeCopyChunk, type ChunkVerdict } from "./verify-copy-chunk.js";
 import type { VerifyProgress, VerifyResult } from "./verify-ledger.js";
 
@@ -43,7 +42,6 @@ export interface VerifyLedgerCopyOptions {
 
 const DEFAULT_CHUNK_ENTRIES = 2000;
 /** Room for a default chunk of ~1 KB entries without growing. */
-const INITIAL_BUFFER_BYTES = 4 << 20;
 const maxInFlightFor = (workers: number) => Math.max(2, workers * 3);
 
 export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLedgerCopyOptions = {}): Promise<VerifyResult> {
@@ -56,23 +54,22 @@ export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLed
   const report = () => options.onProgress?.({ entries: verifier.entries, headSeq: verifier.headSeq, bytes: verifier.bytes });
 
   const where = [`seq > ${BigInt(options.afterSeq ?? 0n)}`, ...(options.upToSeq !== undefined ? [`seq <= ${BigInt(options.upToSeq)}`] : [])].join(" AND ");
-  const buffers = new SharedBufferPool(INITIAL_BUFFER_BYTES, maxInFlightFor(pool.size) + 2);
-  const copy = new CopyOutTuples(`COPY (SELECT ${COPY_COLUMNS} FROM ledger_entry WHERE ${where} ORDER BY seq) TO STDOUT (FORMAT binary)`, chunkEntries, buffers);
+  const copy = new CopyOutTuples(`COPY (SELECT ${COPY_COLUMNS} FROM ledger_entry WHERE ${where} ORDER BY seq) TO STDOUT (FORMAT binary)`, chunkEntries);
   // pg's Submittable type names its Connection class, which does not declare the socket read here.
   client.query(copy as unknown as pg.Submittable);
-  const inFlight: Array<{ chunk: Uint8Array; verdict: Promise<ChunkVerdict> }> = [];
+  const inFlight: Array<{ chunk: CopyChunk; verdict: Promise<ChunkVerdict> }> = [];
   const maxInFlight = maxInFlightFor(pool.size);
   let failure: LedgerFailure | null = null;
 
-  const settle = async (item: { chunk: Uint8Array; verdict: Promise<ChunkVerdict> }) => {
+  const settle = async (item: { chunk: CopyChunk; verdict: Promise<ChunkVerdict> }) => {
     const verdict = await item.verdict;
     if (!verifier.pushVerifiedRun(verdict)) {
-      for (const entry of decodeCopyChunk(item.chunk)) {
+      // The bytes come back from the worker that had them, or are still here.
+      for (const entry of decodeCopyChunk((!verdict.ok && verdict.bytes) || joinCopyChunk(item.chunk))) {
         const found = verifier.push(entry);
         if (found) return (failure = found);
       }
     }
-    buffers.release(item.chunk);
     if (verifier.entries >= nextReport) {
       report();
       nextReport = verifier.entries + every;

@@ -385,16 +385,24 @@ static int column_matches(const u8 *body, int slot, const u8 *b, int start, int 
 
 /**
  * The tuple at b[p] (whole tuples up to `end`): writes prev_hash ‖ body to `out` and returns its
- * length, or -1 when the tuple is not as COPY_COLUMNS lays it out, its seq is not last_seq + 1,
- * its prev_hash is not the hash at `last_hash` (-1: none, then 64 lowercase hex digits), or its
+ * length; 0 for a message that holds no tuple (info[0] says where the next one starts); -1
+ * when the tuple is not as COPY_COLUMNS lays it out, its seq is not last_seq + 1, its
+ * prev_hash is not the hash at `last_hash` (-1: none, then 64 lowercase hex digits), or its
  * body or columns do not agree (scan_body, column_matches). `info`: next tuple, seq high and
  * low 32 bits, hash start. Whether the body is UTF-8, and the sha256, are the caller's.
  */
 __attribute__((export_name("check_tuple"))) int check_tuple(const u8 *b, int p, int end, u8 *out, int last_hash, double last_seq) {
   int start[10], length[10];
-  if (p + 5 > end || b[p] != 'd') return -1;
+  if (p + 5 > end) return -1;
   int32_t message = read_i32(b, p + 1);
   if (message < 4 || message - 4 > end - p - 5) return -1;
+  // What PostgreSQL may send between rows (NoticeResponse, ParameterStatus,
+  // NotificationResponse), and the trailer (a CopyData of -1 fields): skipped.
+  if (b[p] == 'N' || b[p] == 'S' || b[p] == 'A' || (b[p] == 'd' && message == 6 && b[p + 5] == 0xff && b[p + 6] == 0xff)) {
+    info[0] = p + 1 + message;
+    return 0;
+  }
+  if (b[p] != 'd') return -1;
   // The tuple must fill its message exactly.
   end = p + 1 + message;
   p += 5;
