@@ -5,8 +5,8 @@
 //
 // 1. Generates BENCH_ENTRIES (default 100,000) realistic chained entries (bench/support).
 // 2. Lays them out as the verifier receives them: JSONL export lines cut into 1 MiB runs of
-//    whole lines (as readJsonlLineRuns yields them), and binary COPY tuples in chunks of 2,000
-//    (as verify-ledger-copy.ts cuts them).
+//    whole lines (as readJsonlLineRuns yields them), and binary COPY tuples, each in its
+//    CopyData message, in chunks of 2,000 (as copy-out-tuples.ts cuts them).
 // 3. Times, best of BENCH_ROUNDS (default 5): raw sha256 over the JSONL bytes (one-shot per
 //    1 MiB run), sha256 of each prev_hash ‖ body, the body scan alone, and the two chunk checks.
 import { hash as oneShotHash } from "node:crypto";
@@ -40,7 +40,12 @@ for (const record of ledgerRecords(ENTRIES)) {
     parts.push(length);
     if (field !== null) parts.push(Buffer.from(field, "utf8"));
   }
-  copyTuples.push(Buffer.concat(parts));
+  // Each tuple in its CopyData message, as it comes off the socket (src/audit/copy-out-tuples.ts).
+  const tuple = Buffer.concat(parts);
+  const message = Buffer.alloc(5);
+  message[0] = 0x64;
+  message.writeUInt32BE(tuple.length + 4, 1);
+  copyTuples.push(Buffer.concat([message, tuple]));
 }
 
 // 1 MiB runs of whole lines, "\n"-separated, without the last "\n" (as readJsonlLineRuns cuts them).
