@@ -102,106 +102,201 @@ static inline void record(int slot, int start, int end) {
   }
 }
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /**
- * 1 when b[0, end) is certainly a JSON object as JSON.parse reads it, with no whitespace,
- * fractions or exponents (never canonical), escaped tracked keys or nesting deeper than
- * MAX_DEPTH; fills `members`. 0 otherwise.
+ * A JSON string whose opening quote is at p: the index after its closing quote, or -1; `*q`
+ * is where its copy in `out` ends. Plain: the input is the body (out is not written, *q
+ * follows p). Escaped: the input is the body as the content of an export line's JSON string,
+ * where each of its '"' and '\\' is escaped once more; the string is written unescaped to out.
  */
-__attribute__((export_name("scan_body"))) int scan_body(const u8 *b, int end) {
+ALWAYS_INLINE int string_at(const u8 *b, int p, int end, u8 *out, int *q, const int escaped, int *escapes) {
+  if (!escaped) {
+    if (p >= end || b[p] != '"') return -1;
+    int after = skip_string(b, p, end, escapes);
+    *q = after;
+    return after;
+  }
+  if (p + 1 >= end || b[p] != '\\' || b[p + 1] != '"') return -1;
+  int o = *q;
+  out[o++] = '"';
+  p += 2;
+  for (;;) {
+    for (;;) {
+      int left = end - p;
+      if (left <= 0) return -1;
+      v128_t v = wasm_v128_load(b + p);
+      wasm_v128_store(out + o, v);
+      uint32_t mask = stop_mask(v, left);
+      if (!mask) {
+        p += 16;
+        o += 16;
+        continue;
+      }
+      int k = __builtin_ctz(mask);
+      p += k;
+      o += k;
+      break;
+    }
+    // A raw '"' would end the line's string inside this one; a control character is invalid.
+    if (p + 1 >= end || b[p] != '\\') return -1;
+    u8 e = b[p + 1];
+    if (e == '"') {
+      out[o++] = '"';
+      *q = o;
+      return p + 2;
+    }
+    // Any other escape of the line's string stands for a byte a canonical body never has there.
+    if (e != '\\') return -1;
+    // The body's own escape: a backslash, then its character, itself escaped if '"' or '\\'.
+    *escapes = 1;
+    out[o++] = '\\';
+    p += 2;
+    if (p >= end) return -1;
+    u8 x = b[p];
+    if (x == '\\') {
+      if (p + 1 >= end || (b[p + 1] != '"' && b[p + 1] != '\\')) return -1;
+      out[o++] = b[p + 1];
+      p += 2;
+    } else if (x == 'u') {
+      if (p + 4 >= end || !HEX[b[p + 1]] || !HEX[b[p + 2]] || !HEX[b[p + 3]] || !HEX[b[p + 4]]) return -1;
+      for (int k = 0; k < 5; k++) out[o++] = b[p + k];
+      p += 5;
+    } else if (x == '/' || x == 'b' || x == 'f' || x == 'n' || x == 'r' || x == 't') {
+      out[o++] = x;
+      p++;
+    } else return -1;
+  }
+}
+
+/**
+ * The body check, once for both layouts: whether the input is certainly a JSON object as
+ * JSON.parse reads it, with no whitespace, fractions or exponents (never canonical), escaped
+ * tracked keys or nesting deeper than MAX_DEPTH; fills `members` (positions in the body).
+ * Returns the input position after the object's closing brace, or -1. Plain: the body is
+ * b[p, end). Escaped: the body is the content of an export line's string from p (see
+ * string_at), written unescaped to out[0, *q); the caller checks what follows.
+ */
+ALWAYS_INLINE int scan_json(const u8 *b, int p, int end, u8 *out, int *q_end, const int escaped) {
   for (int k = 0; k < 2 * SLOTS; k++) members[k] = -1;
-  if (end < 2 || b[0] != '{') return 0;
+  // In the body: `q` (escaped: the copy in out; plain: the input itself, q == p).
+  const u8 *body = escaped ? out : b;
+  int q = escaped ? 0 : p;
+#define TAKE(n)                                           \
+  do {                                                    \
+    if (escaped)                                          \
+      for (int t_ = 0; t_ < (n); t_++) out[q + t_] = b[p + t_]; \
+    p += (n);                                             \
+    q += (n);                                             \
+  } while (0)
+  if (p >= end || b[p] != '{') return -1;
+  TAKE(1);
   int depth = 0;
   kinds[0] = OBJECT;
   slots[0] = -1;
   int actor_depth = -1;
-  int p = 1;
-  if (b[1] == '}') return end == 2;
+  if (p < end && b[p] == '}') {
+    TAKE(1);
+    *q_end = q;
+    return p;
+  }
 
   for (;;) {
     // At the start of an object member or an array element.
     int slot = -1;
     if (kinds[depth] == OBJECT) {
-      if (p >= end || b[p] != '"') return 0;
-      int escaped = 0;
-      int key_start = p + 1;
-      p = skip_string(b, p, end, &escaped);
-      if (p < 0 || p >= end || b[p] != ':') return 0;
-      int key_length = p - 1 - key_start;
-      p++;
+      int escapes = 0;
+      int key_start = q + 1;
+      p = string_at(b, p, end, out, &q, escaped, &escapes);
+      if (p < 0 || p >= end || b[p] != ':') return -1;
+      int key_length = q - 1 - key_start;
+      TAKE(1);
       if (depth == 0) {
         // An escaped key may spell a tracked name: its decoded name is unknown here.
-        if (escaped) return 0;
-        slot = top_slot(b, key_start, key_length);
+        if (escapes) return -1;
+        slot = top_slot(body, key_start, key_length);
       } else if (depth == actor_depth) {
-        if (escaped) return 0;
-        if (key_length == 7 && same(b, key_start, "user_id", 7)) slot = ACTOR_USER_ID;
+        if (escapes) return -1;
+        if (key_length == 7 && same(body, key_start, "user_id", 7)) slot = ACTOR_USER_ID;
       }
     }
 
-    if (p >= end) return 0;
-    int value_start = p;
+    if (p >= end) return -1;
+    int value_start = q;
     u8 c = b[p];
-    if (c == '"') {
-      int escaped = 0;
-      p = skip_string(b, p, end, &escaped);
-      if (p < 0) return 0;
+    if (c == (escaped ? '\\' : '"')) {
+      int escapes = 0;
+      p = string_at(b, p, end, out, &q, escaped, &escapes);
+      if (p < 0) return -1;
     } else if (c == '{' || c == '[') {
-      if (depth >= MAX_DEPTH) return 0;
+      if (depth >= MAX_DEPTH) return -1;
       depth++;
       kinds[depth] = c == '{' ? OBJECT : ARRAY;
       slots[depth] = (int8_t)slot;
       starts[depth] = value_start;
       if (slot == ACTOR && c == '{') actor_depth = depth;
-      p++;
-      if (p >= end) return 0;
+      TAKE(1);
+      if (p >= end) return -1;
       if (b[p] != (c == '{' ? '}' : ']')) continue;
       // An empty container: closed at once.
-      p++;
+      TAKE(1);
       if (depth == actor_depth) actor_depth = -1;
       depth--;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
+      int start = p;
       if (c == '-') p++;
-      if (p >= end) return 0;
+      if (p >= end) return -1;
       if (b[p] == '0') p++;
       else if (b[p] >= '1' && b[p] <= '9') {
         p++;
         while (p < end && b[p] >= '0' && b[p] <= '9') p++;
-      } else return 0;
+      } else return -1;
       // Fractions and exponents are valid JSON but never canonical: left to the exact check.
-      if (p < end && (b[p] == '.' || b[p] == 'e' || b[p] == 'E')) return 0;
+      if (p < end && (b[p] == '.' || b[p] == 'e' || b[p] == 'E')) return -1;
+      int n = p - start;
+      p = start;
+      TAKE(n);
     } else if (c == 't') {
-      if (p + 4 > end || !same(b, p, "true", 4)) return 0;
-      p += 4;
+      if (p + 4 > end || !same(b, p, "true", 4)) return -1;
+      TAKE(4);
     } else if (c == 'f') {
-      if (p + 5 > end || !same(b, p, "false", 5)) return 0;
-      p += 5;
+      if (p + 5 > end || !same(b, p, "false", 5)) return -1;
+      TAKE(5);
     } else if (c == 'n') {
-      if (p + 4 > end || !same(b, p, "null", 4)) return 0;
-      p += 4;
-    } else return 0;
+      if (p + 4 > end || !same(b, p, "null", 4)) return -1;
+      TAKE(4);
+    } else return -1;
     // A scalar or an empty container is complete here; others are recorded as they close.
-    if (slot >= 0) record(slot, value_start, p);
+    if (slot >= 0) record(slot, value_start, q);
 
     // After a value: a comma, or the end of containers.
     for (;;) {
-      if (p >= end) return 0;
+      if (p >= end) return -1;
       u8 next = b[p];
       if (next == ',') {
-        p++;
+        TAKE(1);
         break;
       }
-      if (next != (kinds[depth] == OBJECT ? '}' : ']')) return 0;
-      p++;
+      if (next != (kinds[depth] == OBJECT ? '}' : ']')) return -1;
+      TAKE(1);
       if (depth == 0) {
         // JSON.parse keeps the last "actor": the user_id found may be another one's.
         if (members[2 * ACTOR] == -2) members[2 * ACTOR_USER_ID] = -2;
-        return p == end;
+        *q_end = q;
+        return p;
       }
-      if (slots[depth] >= 0) record(slots[depth], starts[depth], p);
+      if (slots[depth] >= 0) record(slots[depth], starts[depth], q);
       if (depth == actor_depth) actor_depth = -1;
       depth--;
     }
   }
+#undef TAKE
+}
+
+/** 1 when b[0, end) is a body scan_json accepts (members filled), 0 otherwise. */
+__attribute__((export_name("scan_body"))) int scan_body(const u8 *b, int end) {
+  int q = 0;
+  return scan_json(b, 0, end, (u8 *)b, &q, 0) == end;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,44 +400,22 @@ __attribute__((export_name("check_line"))) int check_line(const u8 *line, int p,
 
   if (!follows(b, prev, seq, last_hash, last_seq)) return -1;
 
-  // The body string, unescaped after prev_hash: the exporter's body holds no escapes but \" and
-  // \\ (a canonical body's own escapes arrive doubled); any other is left to the exact path.
-  for (int k = 0; k < 64; k++) out[k] = b[prev + k];
-  int q = 64;
-  for (;;) {
-    int left = end - p;
-    if (left <= 0) return -1;
-    v128_t v = wasm_v128_load(b + p);
-    wasm_v128_store(out + q, v);
-    uint32_t mask = stop_mask(v, left);
-    if (!mask) {
-      p += 16;
-      q += 16;
-      continue;
-    }
-    int k = __builtin_ctz(mask);
-    p += k;
-    q += k;
-    if (p >= end) return -1;
-    u8 c = b[p];
-    if (c == '"') break;
-    if (c != '\\' || p + 1 >= end) return -1;
-    u8 e = b[p + 1];
-    if (e != '"' && e != '\\') return -1;
-    out[q++] = e;
-    p += 2;
-  }
-  // The closing quote, the end of the object, the end of the line.
-  if (p + 1 >= end || b[p + 1] != '}') return -1;
+  // The body, unescaped after prev_hash and checked as it is copied (scan_json). The
+  // exporter's body string holds no escapes but \" and \\ (a canonical body's own escapes
+  // arrive doubled); any other is left to the exact path.
+  __builtin_memcpy(out, b + prev, 64);
+  const u8 *body = out + 64;
+  int body_length = 0;
+  p = scan_json(b, p, end, out + 64, &body_length, 1);
+  // The closing quote of the line's string, the end of the object, the end of the line.
+  if (p < 0 || p + 1 >= end || b[p] != '"' || b[p + 1] != '}') return -1;
   int next = p + 2;
   if (next < end) {
     if (b[next] == '\n') next += 1;
     else if (next + 1 < end && b[next] == '\r' && b[next + 1] == '\n') next += 2;
     else return -1;
   }
-
-  const u8 *body = out + 64;
-  if (!scan_body(body, q - 64)) return -1;
+  int q = 64 + body_length;
   if (!member_is(body, SEQ, b, seq_start, seq_end)) return -1;
   for (int k = 0; k < 6; k++) {
     int start = columns[2 * k];
