@@ -138,6 +138,16 @@ describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () 
     assert.equal((await client.query("SELECT 3 AS n")).rows[0].n, 3);
   });
 
+  test("a consumer that stops after the first chunk: the rest is dropped and the connection comes back", async () => {
+    const copy = new CopyOutTuples("COPY (SELECT g::text, repeat('y', 500) FROM generate_series(1, 200000) g) TO STDOUT (FORMAT binary)", 1000);
+    client.query(copy as unknown as pg.Submittable);
+    for await (const chunk of copy.chunks()) {
+      assert.equal(tuplesOf(chunk).length, 1000);
+      break;
+    }
+    assert.equal((await client.query("SELECT 5 AS n")).rows[0].n, 5, "the next query is answered, not queued behind the COPY");
+  });
+
   test("an empty result gives no chunk", async () => {
     const { chunks } = await copyAll(client, "SELECT 1 WHERE false", 10);
     assert.deepEqual(chunks, []);

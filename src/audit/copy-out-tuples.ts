@@ -103,25 +103,42 @@ export class CopyOutTuples {
 
   // --- the consumer's side -----------------------------------------------------------------
 
-  /** Chunks of chunkEntries tuples (the last one fewer), in order; throws the query's error. */
+  /**
+   * Chunks of chunkEntries tuples (the last one fewer), in order; throws the query's error. A
+   * consumer that stops early leaves the rest to be read and dropped, so that the connection
+   * comes back to pg (closing it or querying it would otherwise wait forever).
+   */
   async *chunks(): AsyncGenerator<CopyChunk, void, undefined> {
-    for (;;) {
-      while (this.cutChunks.length > 0) yield this.cutChunks.shift()!;
-      if (this.failure) throw this.failure;
-      // Once the connection is pg's again (CopyDone, or an error pg is parsing), nothing more is read here.
-      if (this.detached) break;
-      const piece = this.connection ? (this.connection.stream.read() as Buffer | null) : null;
-      if (piece === null) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        continue;
+    try {
+      for (;;) {
+        while (this.cutChunks.length > 0) yield this.cutChunks.shift()!;
+        if (this.failure) throw this.failure;
+        // Once the connection is pg's again (CopyDone, or an error pg is parsing), nothing more is read here.
+        if (!(await this.readMore())) break;
       }
-      if (this.prefix) this.takePrefix(piece);
-      else this.take(ownBuffer(piece));
+      while (this.cutChunks.length > 0) yield this.cutChunks.shift()!;
+      // CommandComplete and ReadyForQuery (or an error) follow CopyDone: the client is free after them.
+      await this.ready;
+      if (this.failure) throw this.failure;
+    } finally {
+      // A protocol error while dropping leaves nothing to hand back: close the socket (pg then
+      // fails this query and the client, instead of waiting).
+      if (!this.detached) void this.dropRest().catch(() => this.connection?.stream.destroy());
     }
-    while (this.cutChunks.length > 0) yield this.cutChunks.shift()!;
-    // CommandComplete and ReadyForQuery (or an error) follow CopyDone: the client is free after them.
-    await this.ready;
-    if (this.failure) throw this.failure;
+  }
+
+  /** Takes what the socket has, or waits for it; false once the connection is pg's again. */
+  private async readMore(): Promise<boolean> {
+    if (this.detached) return false;
+    const piece = this.connection ? (this.connection.stream.read() as Buffer | null) : null;
+    if (piece === null) await new Promise<void>((resolve) => (this.wake = resolve));
+    else if (this.prefix) this.takePrefix(piece);
+    else this.take(ownBuffer(piece));
+    return true;
+  }
+
+  private async dropRest(): Promise<void> {
+    while (!this.failure && (await this.readMore())) this.cutChunks.length = 0;
   }
 
   private readonly onReadable = () => this.poke();
