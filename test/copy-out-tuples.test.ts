@@ -148,6 +148,26 @@ describe("COPY … TO STDOUT (FORMAT binary) read off the socket", { skip }, () 
     assert.equal((await client.query("SELECT 5 AS n")).rows[0].n, 5, "the next query is answered, not queued behind the COPY");
   });
 
+  test("a server that sends nothing for longer than the idle timeout: the read fails with that, and does not hang", async () => {
+    const own = new pg.Client({ connectionString: url });
+    await own.connect();
+    own.on("error", () => undefined);
+    try {
+      const copy = new CopyOutTuples("COPY (SELECT g::text, pg_sleep(CASE WHEN g = 3 THEN 5 ELSE 0 END)::text FROM generate_series(1, 5) g) TO STDOUT (FORMAT binary)", 10, 500);
+      own.query(copy as unknown as pg.Submittable);
+      const started = performance.now();
+      await assert.rejects(
+        (async () => {
+          for await (const _chunk of copy.chunks());
+        })(),
+        /the database sent nothing for 1 s, so the read was given up/,
+      );
+      assert.ok(performance.now() - started < 4000, "given up at the idle timeout, not after the server's 5 s");
+    } finally {
+      await own.end().catch(() => undefined);
+    }
+  });
+
   test("an empty result gives no chunk", async () => {
     const { chunks } = await copyAll(client, "SELECT 1 WHERE false", 10);
     assert.deepEqual(chunks, []);

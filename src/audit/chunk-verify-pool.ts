@@ -47,7 +47,9 @@ export class ChunkVerifyPool {
         this.waiting.delete(message.id!);
         resolve?.(message.verdict!);
       });
-      // A worker that fails leaves its chunks to be checked on this thread: never a silent pass.
+      // A worker that fails leaves its chunks to be checked on this thread, never a silent pass:
+      // an export run is still here; a COPY chunk it was handed is not, and the verify stops
+      // with an error (joinCopyChunk).
       worker.on("error", () => this.fail(worker));
       worker.on("exit", () => this.fail(worker));
       this.workers.push(worker);

@@ -64,6 +64,8 @@ export class CopyOutTuples {
   constructor(
     private readonly text: string,
     private readonly chunkEntries: number,
+    /** How long the server may send nothing while rows are awaited before the COPY is given up. */
+    private readonly idleTimeoutMs = 60_000,
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
@@ -131,10 +133,24 @@ export class CopyOutTuples {
   private async readMore(): Promise<boolean> {
     if (this.detached) return false;
     const piece = this.connection ? (this.connection.stream.read() as Buffer | null) : null;
-    if (piece === null) await new Promise<void>((resolve) => (this.wake = resolve));
+    if (piece === null) await this.waitForData();
     else if (this.prefix) this.takePrefix(piece);
     else this.take(ownBuffer(piece));
     return true;
+  }
+
+  /** Until the socket has more (or pg reports an end); a server silent for idleTimeoutMs fails the COPY and closes the socket. */
+  private async waitForData(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      timer = setTimeout(() => {
+        this.failure ??= new Error(`COPY: the database sent nothing for ${Math.round(this.idleTimeoutMs / 1000)} s, so the read was given up and the connection closed`);
+        this.connection?.stream.destroy();
+        resolve();
+      }, this.idleTimeoutMs);
+    });
+    clearTimeout(timer);
   }
 
   private async dropRest(): Promise<void> {

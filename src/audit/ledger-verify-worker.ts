@@ -1,6 +1,7 @@
 // Worker thread entry (started by chunk-verify-pool.ts through start-worker-thread.ts): checks
-// the chunks it is sent and answers each with its verdict. The chunks are in shared memory, so
-// the main thread keeps them (for the exact checks, should one not verify) at no copying cost.
+// the chunks it is sent and answers each with its verdict. Export runs are in shared memory,
+// so the main thread keeps them for the exact checks should one not verify; COPY chunks are
+// handed over by transfer, so a COPY chunk that does not verify goes back with its verdict.
 import { parentPort, workerData } from "node:worker_threads";
 import { verifyChunk, type Chunk, type ChunkKind } from "./chunk-verify-pool.js";
 
