@@ -1,13 +1,15 @@
 // The byte-level hot path of `audit verify`, compiled to WebAssembly (scripts/build-wasm.sh):
-// checking that a ~1 KB body is a JSON object and finding a handful of its members, and, for
-// a JSONL export, reading a line laid out as the exporter writes it and unescaping its body.
-// In JavaScript these loops cost more than the sha256 of the body; here string content is
-// skipped 16 bytes at a time with SIMD.
+// checking that a ~1 KB body is a JSON object and finding a handful of its members, and
+// reading a whole entry as it arrives: a JSONL line laid out as the exporter writes it (its
+// body checked while it is unescaped, in one pass), or a binary COPY tuple. In JavaScript
+// these loops cost more than the sha256 of the body; here string content is copied or skipped
+// 16 bytes at a time with SIMD.
 //
 // Everything here is conservative: 1 (or a length) means JSON.parse would read the input
 // exactly as found here; anything unusual answers 0 (or -1), and the caller runs the exact
 // JavaScript checks (check-ledger-entry.ts), which word the failure or find none. Every read
-// is bounded by `end`: a vector load may look past it (the caller leaves 16 bytes of slack),
+// is bounded by `end`: a vector load or store may reach past it (the caller leaves at least
+// 16 bytes of slack after input and output),
 // but no byte beyond `end` is ever taken as input.
 //
 // Freestanding: no libc, no allocation. The caller owns the memory after __heap_base.
@@ -23,7 +25,7 @@ enum { SEQ = 0, TS = 1, TYPE = 2, REQUEST_ID = 3, SUBJECT_ID = 4, RESOURCE = 5, 
 enum { MAX_DEPTH = 256, OBJECT = 1, ARRAY = 2 };
 
 static int32_t members[2 * SLOTS];
-/** check_line's findings: next line start, seq (high, low 32 bits), prev_hash start, hash start. */
+/** What check_line or check_tuple found: next entry's start, seq (high, low 32 bits), prev_hash start, hash start. */
 static int32_t info[8];
 
 static u8 kinds[MAX_DEPTH + 2];
