@@ -10,7 +10,6 @@ import { verifyChunkEntries } from "./verify-chunk-entries.js";
 
 /** The select list of the COPY, in this order: prev_hash just before body, as the hash reads them. */
 export const COPY_COLUMNS = `seq, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), type, request_id, actor_id, subject_id, resource, prev_hash, body, hash`;
-export const COPY_FIELD_COUNT = 10;
 
 /**
  * A chunk every entry of which passed the fast checks (hash, body is a JSON object with the
