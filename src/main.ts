@@ -21,7 +21,7 @@ import type { AccessDeps, Clock, ProvisionerLookup } from "./domain/ports.js";
 import type { LoadedPolicy } from "./domain/policy-model.js";
 import { PrismaInteractionInbox } from "./db/prisma-interaction-inbox.js";
 import { PrismaJobQueue } from "./db/prisma-job-queue.js";
-import { deprioritiseOtherThreads, lowerThisThread } from "./runtime/deprioritise-other-threads.js";
+import { deprioritiseOtherThreads } from "./runtime/deprioritise-other-threads.js";
 import { createInboxMiddleware, INBOX_JOB_KIND, InteractionRunner, REPLAY_AFTER_MS, replayInteraction } from "./slack/interaction-inbox.js";
 import { claimOverflowJournal, type OverflowJournal } from "./slack/claim-overflow-journal.js";
 import { clearInboxJournal, readInboxJournal } from "./slack/inbox-journal.js";
@@ -72,7 +72,7 @@ export interface BotOptions {
   /**
    * Whether the process is the bot's alone (`accessbot start`): then ACCESSBOT_IDLE_SCHEDULING
    * may put every thread but the ack thread under SCHED_IDLE on Linux. Otherwise, and by
-   * default, only the bot's thread is lowered to nice +19.
+   * default, no thread's priority is changed.
    */
   idleScheduling?: boolean;
   /** Builds the resources' provisioners instead of `buildProvisioners` (the sandbox's dry runs); called again on every policy reload. */
@@ -372,18 +372,19 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
 }
 
 /**
- * Acks are latency work and everything else here is throughput work, on few cores: this thread
- * (listeners, jobs, Prisma) yields the CPU to the ack thread, which was started before and
- * keeps the normal priority. With ACCESSBOT_IDLE_SCHEDULING, a process of its own also puts
- * every other thread under SCHED_IDLE (deprioritise-other-threads.ts); a host process (tests, the sandbox)
- * never does.
+ * Acks are latency work and everything else here is throughput work, on few cores. With
+ * ACCESSBOT_IDLE_SCHEDULING, a process of its own puts every thread but the ack thread under
+ * SCHED_IDLE at nice +19 (deprioritise-other-threads.ts), so acks get a core at once.
+ *
+ * Why nothing by default (not even nice +19 for this thread, as until 2026-12-04): a lowered
+ * thread loses the CPU to any busy neighbour at the normal priority (a database, the embedded
+ * database's own thread, another process), for seconds on two busy cores; a Slack call held up
+ * past its timeout is then retried by the Web API client although Slack had it, and the
+ * requester was told twice (crash-recovery.test.ts, twice in CI). A host process (tests, the
+ * sandbox) never changes priorities: they are its own.
  */
 async function deprioritiseWork(ackThreadId: number | null, wholeProcess: boolean, log: Logger): Promise<void> {
-  if (!wholeProcess) {
-    const refused = lowerThisThread(BACKGROUND_NICE);
-    if (refused) log.debug({ err: refused }, "could not lower the priority of the bot's main thread");
-    return;
-  }
+  if (!wholeProcess) return;
   const outcome = await deprioritiseOtherThreads(ackThreadId, BACKGROUND_NICE);
   if (outcome.problem) log.info({ problem: outcome.problem }, "the bot's work runs at nice +19 only, not under SCHED_IDLE: acks may wait longer for a core when the bot is busy");
   else log.debug({ threads: outcome.idle.length }, "every thread but the ack thread runs under SCHED_IDLE");

@@ -1,7 +1,6 @@
 // The worker thread that owns an embedded PGlite database and serves it on a Unix socket
 // (see start-pglite-server.ts): statements run here, never on the thread that acks Slack.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { openPglite } from "./open-pglite.js";
@@ -23,12 +22,9 @@ const data = workerData as PgliteServerThreadData;
 const post = (message: PgliteServerThreadMessage) => port.postMessage(message);
 
 try {
-  // Statements are throughput work: the thread that acks Slack goes first (see main.ts).
-  try {
-    os.setPriority(0, 19);
-  } catch {
-    // not permitted here: run at the normal priority
-  }
+  // The normal priority, as every thread by default (main.ts, deprioritiseWork): a lowered
+  // database thread is starved by any busy neighbour, and the whole bot with it.
+  // ACCESSBOT_IDLE_SCHEDULING puts it under SCHED_IDLE with the rest of the bot's work.
   const db = await openPglite(data.dataDir);
   const show = async (name: string) => String((await db.query<{ value: string }>(`SELECT current_setting('${name}') AS value`)).rows[0]?.value ?? "");
   const server = new PgliteWireServer({
