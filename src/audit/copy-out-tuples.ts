@@ -12,7 +12,9 @@
 //
 // The connection is taken over as pg-copy-streams does it: pg's own 'data' listener is set
 // aside while the COPY streams, and given back, with whatever bytes follow CopyDone (or an
-// ErrorResponse, which pg then raises as the query's error), so the client stays usable.
+// ErrorResponse, which pg then raises as the query's error, or, when the consumer stops
+// early, once the rest has been read and dropped), so the client stays usable. A server that
+// sends nothing for idleTimeoutMs fails the read and the socket is closed: nothing waits forever.
 import type { Socket } from "node:net";
 
 /** Views of a chunk's bytes in order, each over an ArrayBuffer no other chunk uses (transferable). */
