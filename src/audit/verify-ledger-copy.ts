@@ -1,10 +1,9 @@
 // `audit verify` on PostgreSQL at the speed the server can send the ledger.
 //
 // The rows come from one `COPY (SELECT …) TO STDOUT (FORMAT binary)`: a single streamed
-// statement, no pages, no per-row driver objects. The main thread only copies the socket's
-// bytes into chunks of whole tuples, walking message headers (copy-out-tuples.ts), and hands
-// them to worker threads, which
-// hash and check every entry of a chunk on their own; each entry needs only its own row and
+// statement, no pages, no per-row driver objects. The main thread only walks the message
+// headers and hands the socket's own buffers, in chunks of whole tuples (copy-out-tuples.ts),
+// to worker threads by transfer; they hash and check every entry of a chunk on their own; each entry needs only its own row and
 // the previous row's hash, so chunks verify independently and the main thread links them at
 // their boundaries (LedgerChainVerifier.pushVerifiedRun). A chunk that does not pass, and the
 // first chunk (while the workers start), are checked entry by entry with the exact code of
@@ -41,8 +40,6 @@ export interface VerifyLedgerCopyOptions {
 }
 
 const DEFAULT_CHUNK_ENTRIES = 2000;
-/** Room for a default chunk of ~1 KB entries without growing. */
-const maxInFlightFor = (workers: number) => Math.max(2, workers * 3);
 
 export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLedgerCopyOptions = {}): Promise<VerifyResult> {
   const verifier = new LedgerChainVerifier({ anchor: options.anchor, checkpoints: options.checkpoints });
@@ -58,7 +55,7 @@ export async function verifyLedgerCopy(client: pg.ClientBase, options: VerifyLed
   // pg's Submittable type names its Connection class, which does not declare the socket read here.
   client.query(copy as unknown as pg.Submittable);
   const inFlight: Array<{ chunk: CopyChunk; verdict: Promise<ChunkVerdict> }> = [];
-  const maxInFlight = maxInFlightFor(pool.size);
+  const maxInFlight = Math.max(2, pool.size * 3);
   let failure: LedgerFailure | null = null;
 
   const settle = async (item: { chunk: CopyChunk; verdict: Promise<ChunkVerdict> }) => {

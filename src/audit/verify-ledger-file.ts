@@ -102,9 +102,9 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerFileOp
   const lineFailure = (error: ExportLineError) => ledgerFailure(lastSeq === null ? 1n : lastSeq + 1n, "malformed", `${error.message} (after entry ${lastSeq ?? "none"})`);
   const pool = new ChunkVerifyPool(options.workers ?? Math.min(4, os.availableParallelism()), checkpoints.map((checkpoint) => checkpoint.seq.toString()));
   const inFlight: Array<{ run: JsonlLineRun; verdict: Promise<ChunkVerdict> }> = [];
-  // Enough pooled buffers for every run in flight, the one being read and the one settling.
-  const buffers = new SharedBufferPool(READ_BUFFER_BYTES, Math.max(2, pool.size * 3) + 2);
   const maxInFlight = Math.max(2, pool.size * 3);
+  // Enough pooled buffers for every run in flight, the one being read and the one settling.
+  const buffers = new SharedBufferPool(READ_BUFFER_BYTES, maxInFlight + 2);
   const settle = async (item: (typeof inFlight)[number]): Promise<LedgerFailure | null> => {
     const verdict = await item.verdict;
     if (firstGap === null && chain.pushVerifiedRun(verdict) && verdict.ok) {

@@ -24,7 +24,7 @@ export function currentThreadId(): number | null {
  * nice value is its own (setpriority on the calling thread); elsewhere it may apply to the
  * process, which is harmless. Returns the error when the system refuses.
  */
-export function lowerThisThread(niceSteps: number): Error | null {
+function lowerThisThread(niceSteps: number): Error | null {
   try {
     os.setPriority(0, Math.min(19, os.getPriority(0) + niceSteps));
     return null;
