@@ -36,7 +36,7 @@ import { startScheduler, type Scheduler } from "./jobs/start-scheduler.js";
 import { createLogger } from "./logging/create-logger.js";
 import { ReloadablePolicy } from "./policy/reloadable-policy.js";
 import { buildProvisioners, type ProvisionedResource } from "./provisioning/build-provisioners.js";
-import { createBoltApp } from "./slack/create-bolt-app.js";
+import { createBoltApp, createPostingClient } from "./slack/create-bolt-app.js";
 import type { HealthReport } from "./slack/operational-routes.js";
 import { checkSlackCredentials } from "./slack/check-slack-credentials.js";
 import { logCommittedEntries } from "./logging/log-committed-entries.js";
@@ -47,6 +47,7 @@ import { registerListeners } from "./slack/listeners/register-listeners.js";
 import { SeenBlocksStash } from "./slack/seen-blocks-stash.js";
 import { SlackDirectory } from "./slack/slack-directory.js";
 import { SlackHealth } from "./slack/slack-health.js";
+import { OnceOnlyPoster } from "./slack/once-only-poster.js";
 import { SlackNotifier } from "./slack/slack-notifier.js";
 
 /** Jobs that call a target system: their lease follows the provisioners' timeouts, and they retry without end. */
@@ -156,12 +157,12 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     };
     // Slack's requests arrive on the ack thread (start-ack-thread.ts); this app runs the listeners.
     const receiver = new AckThreadReceiver();
-    const app = createBoltApp(config, log, {
-      inFlight: handlers,
+    const slackClientOptions = {
       ...(options.slackTimeoutMs !== undefined ? { slackTimeoutMs: options.slackTimeoutMs } : {}),
-      receiver,
       fetch: instrumentSlackFetch(metrics, { onAnswered: () => slackHealth?.markOk() }),
-    });
+    };
+    const app = createBoltApp(config, log, { inFlight: handlers, receiver, ...slackClientOptions });
+    const postingClient = createPostingClient(config, log, slackClientOptions);
     const socketEvents = new EventEmitter();
     slackHealth = new SlackHealth(app.client, { thresholdMs: options.slackUnreachableAfterMs ?? 120_000, ...(config.slack.appToken ? { socket: socketEvents } : {}) });
     const directory = new SlackDirectory(app.client, { groupTtlMs: config.groupCacheSeconds * 1000, userTtlMs: 5 * 60 * 1000 });
@@ -171,7 +172,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     const buildFor = (loaded: LoadedPolicy) => (options.provisioners ?? ((resources) => buildProvisioners(resources, provisionerDeps)))(Object.values(loaded.policy.resources));
     let lookup = buildFor(policy.current());
     const provisioners: ProvisionerLookup = { forResource: (id) => lookup.forResource(id) };
-    const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, log), provisioners };
+    const deps: AccessDeps = { store, directory, policy, clock, notifier: new SlackNotifier(app.client, new OnceOnlyPoster(postingClient, log), log), provisioners };
     const runner = new InteractionRunner((work) => {
       handlers.add(work);
       // Settled either way (a failure is logged where it happens): never an unhandled rejection.
@@ -201,7 +202,10 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
           await performDigestJob({ prisma: db.prisma, client: app.client, policy: () => policy.current().policy, log, now: clock.now() }, job.kind, job.payload);
           return { kind: "done" };
         }
-        if (job.kind !== INBOX_JOB_KIND) return performEffect(deps, job.payload as Effect, job.attempts, clock.now());
+        if (job.kind !== INBOX_JOB_KIND) {
+          const delivery = { key: `job:${job.id}:${job.createdAt.getTime()}`, since: job.createdAt, repeated: job.attempts > 1 };
+          return performEffect(deps, job.payload as Effect, { attempt: job.attempts, delivery }, clock.now());
+        }
         log.warn({ jobId: job.id.toString() }, "replaying a Slack interaction whose process stopped before finishing it");
         await replayInteraction(app, job.payload);
         return { kind: "done" };
@@ -216,7 +220,8 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
     });
 
     const sinks: AuditSink[] = [
-      new SlackAuditSink(app.client, () => policy.current().policy.settings.auditChannel, async (requestId) => {
+      // A rate limit moves the audit cursor's own backoff instead of holding the relay.
+      new SlackAuditSink(new OnceOnlyPoster(postingClient, log, { maxRateLimitWaitMs: 0 }), () => policy.current().policy.settings.auditChannel, async (requestId) => {
         const snapshot = await store.getSnapshot(requestId);
         const message = snapshot?.messages.find((ref) => ref.kind === "channel");
         return message && workspaceUrl ? `${workspaceUrl}archives/${message.channelId}/p${message.ts.replace(".", "")}` : null;

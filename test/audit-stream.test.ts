@@ -9,6 +9,7 @@ import { SEQ_HEADER, SIGNATURE_HEADER, signWebhookBody, TIMESTAMP_HEADER, Webhoo
 import type { Database } from "../src/db/open-database.js";
 import { appendLedgerEntry } from "../src/ledger/append-ledger-entry.js";
 import { WebClient } from "@slack/web-api";
+import { OnceOnlyPoster } from "../src/slack/once-only-poster.js";
 import { startSlackSimulator, type SlackSimulator } from "../src/slack-simulator/slack-simulator.js";
 import { resetDatabase, testDatabases } from "./support/test-databases.js";
 
@@ -111,8 +112,8 @@ for (const target of testDatabases) {
     });
 
     test("Slack rate limits on the audit channel delay lines but never lose or reorder them", async () => {
-      const client = new WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, rejectRateLimitedCalls: true });
-      const relay = new AuditRelay(db.prisma, [new SlackAuditSink(client, () => "C0AUDIT", async () => null)], silent, clock);
+      const client = new WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+      const relay = new AuditRelay(db.prisma, [new SlackAuditSink(new OnceOnlyPoster(client, silent, { maxRateLimitWaitMs: 0 }), () => "C0AUDIT", async () => null)], silent, clock);
       await append(2);
       await relay.drain();
       sim.rateLimit("chat.postMessage", { times: 1, retryAfterSeconds: 30 });

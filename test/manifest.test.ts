@@ -31,8 +31,10 @@ test("the manifest declares what the code uses: the slash command, interactivity
   assert.equal(manifest.settings.interactivity.is_enabled, true);
   assert.equal(typeof manifest.settings.socket_mode_enabled, "boolean");
   const scopes = new Set<string>(manifest.oauth_config.scopes.bot);
-  // chat.postMessage/update, conversations.open, users.info (with email), usergroups.users.list
-  for (const scope of ["commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read", "files:write"]) assert.ok(scopes.has(scope), scope);
+  // chat.postMessage/update, conversations.open, conversations.history (a post whose answer was lost), users.info (with email), usergroups.users.list
+  for (const scope of ["commands", "chat:write", "im:write", "im:history", "channels:history", "groups:history", "users:read", "users:read.email", "usergroups:read", "files:write"]) {
+    assert.ok(scopes.has(scope), scope);
+  }
   assert.match(manifest.features.slash_commands[0].url, /\/slack\/events$/);
   assert.match(manifest.settings.interactivity.request_url, /\/slack\/events$/);
 });

@@ -309,6 +309,37 @@ describe("Slack simulator via the real WebClient", () => {
     assert.equal(unknown.status, 404);
   });
 
+  it("conversations.history pages newest first, bounds by oldest/latest, and returns metadata only when asked", async () => {
+    const posted = [];
+    for (let i = 0; i < 5; i++) {
+      posted.push(await client.chat.postMessage({ channel: "C0GENERAL1", text: `m${i}`, metadata: { event_type: "probe", event_payload: { i } } }));
+    }
+    const plain = await client.conversations.history({ channel: "C0GENERAL1" });
+    assert.deepEqual(plain.messages?.map((m) => m.text), ["m4", "m3", "m2", "m1", "m0"]);
+    assert.equal(plain.messages?.[0]?.metadata, undefined, "no metadata unless include_all_metadata");
+    const first = await client.conversations.history({ channel: "C0GENERAL1", limit: 2, include_all_metadata: true });
+    assert.deepEqual(first.messages?.map((m) => m.metadata?.event_payload), [{ i: 4 }, { i: 3 }]);
+    assert.equal(first.has_more, true);
+    const second = await client.conversations.history({ channel: "C0GENERAL1", limit: 2, cursor: first.response_metadata?.next_cursor! });
+    assert.deepEqual(second.messages?.map((m) => m.text), ["m2", "m1"]);
+    const bounded = await client.conversations.history({ channel: "C0GENERAL1", oldest: posted[1]!.ts!, latest: posted[3]!.ts! });
+    assert.deepEqual(bounded.messages?.map((m) => m.text), ["m2"], "oldest and latest are exclusive");
+    const inclusive = await client.conversations.history({ channel: "C0GENERAL1", oldest: posted[1]!.ts!, latest: posted[3]!.ts!, inclusive: true });
+    assert.deepEqual(inclusive.messages?.map((m) => m.text), ["m3", "m2", "m1"]);
+    await rejectsWith(client.conversations.history({ channel: "C0PRIVATE1" }), "not_in_channel");
+    await rejectsWith(client.conversations.history({ channel: "C0NOPE0001" }), "channel_not_found");
+  });
+
+  it("lost-response: the call takes effect and its answer never comes", async () => {
+    const impatient = new webApi.WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, timeout: 200, retryConfig: { retries: 0 }, logger: silentLogger });
+    sim.injectFault("chat.postMessage", "lost-response");
+    await assert.rejects(impatient.chat.postMessage({ channel: "C0GENERAL1", text: "did it" }), (e: { code?: string }) => e.code === "slack_webapi_request_error");
+    assert.deepEqual(sim.messages("C0GENERAL1").map((m) => m.text), ["did it"], "posted although the client saw a timeout");
+    assert.equal(sim.faultLog.at(-1)?.fault, "lost-response");
+    sim.clearFaults();
+    assert.equal(sim.hungCount, 0);
+  });
+
   it("waitFor resolves on later calls and times out with the calls seen so far", async () => {
     const waiting = sim.waitForCall("chat.postMessage", (c) => c.params.text === "later");
     setTimeout(() => void client.chat.postMessage({ channel: "C0GENERAL1", text: "later" }), 20);

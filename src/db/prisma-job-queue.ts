@@ -11,6 +11,7 @@ interface JobRow {
   lane: string | null;
   attempts: number;
   locked_until: Date;
+  created_at: Date;
 }
 
 /**
@@ -51,10 +52,10 @@ export class PrismaJobQueue implements JobQueue {
           )
           SELECT id FROM first_per_lane ORDER BY run_at, id LIMIT ${limit}
         )
-        RETURNING id, kind, payload, lane, attempts, locked_until`;
+        RETURNING id, kind, payload, lane, attempts, locked_until, created_at`;
     }, { maxWait: 20_000, timeout: 20_000 });
     return rows
-      .map((row) => ({ id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until }))
+      .map((row) => ({ id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until, createdAt: row.created_at }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
@@ -92,12 +93,12 @@ export class PrismaJobQueue implements JobQueue {
    * scheduled job on demand, e.g. `digest --post`); null when a worker holds it or it is done.
    */
   async claimByKey(dedupeKey: string, workerId: string, leaseMs: number): Promise<ClaimedJob | null> {
-    const rows = await this.prisma.$queryRaw<Array<{ id: bigint; kind: string; payload: unknown; lane: string | null; attempts: number; locked_until: Date }>>`
+    const rows = await this.prisma.$queryRaw<JobRow[]>`
       UPDATE job SET locked_by = ${workerId}, locked_until = ${new Date(Date.now() + leaseMs)}, attempts = attempts + 1
       WHERE dedupe_key = ${dedupeKey} AND done_at IS NULL AND (locked_until IS NULL OR locked_until < ${new Date()})
-      RETURNING id, kind, payload, lane, attempts, locked_until`;
+      RETURNING id, kind, payload, lane, attempts, locked_until, created_at`;
     const row = rows[0];
-    return row ? { id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until } : null;
+    return row ? { id: row.id, kind: row.kind, payload: row.payload, lane: row.lane, attempts: row.attempts, leaseUntil: row.locked_until, createdAt: row.created_at } : null;
   }
 
   /** Forgets finished jobs older than `before` (the ledger, not the job table, is the record). */

@@ -1,4 +1,4 @@
-import type { RequestChange } from "./ports.js";
+import type { DeliveryKey, RequestChange } from "./ports.js";
 
 /**
  * Work that must happen after a decision commits: provisioning, revokes and everything
@@ -71,3 +71,11 @@ export function homeLane(userId: string): string {
 
 /** How `performEffect` ended: done, or retry at a time it chose (after recording why). */
 export type EffectResult = { kind: "done" } | { kind: "retry"; at: Date; error: string };
+
+/** One run of an effect's job. */
+export interface EffectRun {
+  /** 1 on the first run. */
+  attempt: number;
+  /** Names what this job posts to Slack, so that a repeated run finds a post that went through instead of posting again. */
+  delivery: DeliveryKey;
+}

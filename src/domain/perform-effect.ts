@@ -1,10 +1,10 @@
 import type { RequestSnapshot } from "./access-records.js";
 import { buildRequestView } from "./build-request-view.js";
 import { SYSTEM_ACTOR } from "./describe-actor.js";
-import type { Effect, EffectResult, Notice, PostTarget } from "./effects.js";
+import type { Effect, EffectResult, EffectRun, Notice, PostTarget } from "./effects.js";
 import { enqueueNotice, enqueuePost } from "./enqueue-effects.js";
 import { deprovisionGrant, extendProvision, provisionGrant } from "./provision-grant.js";
-import type { AccessDeps, MessageDestination, NoticeView } from "./ports.js";
+import type { AccessDeps, DeliveryKey, MessageDestination, NoticeView } from "./ports.js";
 import { eligibleApprovers, resolveRuleGroups } from "./resolve-approvers.js";
 import { MAX_APPROVER_DMS } from "./create-access-request.js";
 import { publishHome } from "./publish-home.js";
@@ -17,7 +17,8 @@ const DONE: EffectResult = { kind: "done" };
  * possibly more than once for the same effect (a crash after the work but before "done"), so
  * each branch is safe to repeat. Throwing means "retry later".
  */
-export async function performEffect(deps: AccessDeps, effect: Effect, attempt: number, now: Date): Promise<EffectResult> {
+export async function performEffect(deps: AccessDeps, effect: Effect, run: EffectRun, now: Date): Promise<EffectResult> {
+  const { attempt, delivery } = run;
   switch (effect.kind) {
     case "provision":
       return provisionGrant(deps, effect.grantId, attempt, now);
@@ -27,7 +28,7 @@ export async function performEffect(deps: AccessDeps, effect: Effect, attempt: n
       return extendProvision(deps, effect.grantId, new Date(effect.previousExpiresAt), attempt, now);
     case "post-request":
       if (announcesRequest(effect.target)) await refreshHomesOf(deps, effect.requestId);
-      return postRequestCopy(deps, effect.requestId, effect.target);
+      return postRequestCopy(deps, effect.requestId, effect.target, delivery);
     case "refresh-request": {
       // Every change of a request queues this refresh, so it is the one place the Home tabs of
       // the people concerned are re-published from (coalesced per person, like this refresh).
@@ -42,7 +43,7 @@ export async function performEffect(deps: AccessDeps, effect: Effect, attempt: n
       const view = await noticeView(deps, effect.notice);
       if (!view || isStale(view)) return DONE;
       const to = effect.kind === "notify" ? { userId: effect.userId } : { channelId: deps.policy.current().policy.settings.auditChannel };
-      await deps.notifier.sendNotice(to, view);
+      await deps.notifier.sendNotice(to, view, delivery);
       return DONE;
     }
     case "remind-approvers":
@@ -59,14 +60,14 @@ function announcesRequest(target: PostTarget): boolean {
   return target.kind === "channel" || (target.kind === "review" && target.where === "audit-channel" && target.reminder !== true);
 }
 
-async function postRequestCopy(deps: AccessDeps, requestId: string, target: PostTarget): Promise<EffectResult> {
+async function postRequestCopy(deps: AccessDeps, requestId: string, target: PostTarget, delivery: DeliveryKey): Promise<EffectResult> {
   const snapshot = await deps.store.getSnapshot(requestId);
   if (!snapshot) return DONE;
   const { settings } = deps.policy.current().policy;
   const destination = toDestination(target, settings);
   const repeat = (target.kind === "dm" || target.kind === "review") && target.reminder === true;
   if (repeat ? !stillOpen(snapshot) : alreadyPosted(snapshot, destination)) return DONE;
-  const ref = await deps.notifier.postRequestCopy(await buildRequestView(deps, snapshot), destination);
+  const ref = await deps.notifier.postRequestCopy(await buildRequestView(deps, snapshot), destination, delivery);
   await deps.store.addRequestMessage(requestId, ref);
   return DONE;
 }
@@ -82,7 +83,7 @@ function toDestination(target: PostTarget, settings: { approvalChannel: string; 
   }
 }
 
-/** A crash between posting and recording the copy may still post twice; this stops every other repeat. */
+/** Repeats after the copy was recorded; a crash between posting and recording is the delivery key's to catch. */
 function alreadyPosted(snapshot: RequestSnapshot, destination: MessageDestination): boolean {
   return snapshot.messages.some((ref) => {
     if (destination.kind === "channel") return ref.kind === "channel";

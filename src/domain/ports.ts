@@ -170,6 +170,19 @@ export type MessageDestination =
   | { kind: "review"; channelId: string }
   | { kind: "review-dm"; userId: string };
 
+/**
+ * Names one post for Slack, which has no idempotency key of its own: a post whose answer was
+ * lost (a timeout, a dropped connection, a crash before it was recorded) may have gone
+ * through. The post carries `key` in its message metadata, and a repeat first looks for that
+ * key among the conversation's messages since `since`, so one job never posts twice.
+ */
+export interface DeliveryKey {
+  key: string;
+  since: Date;
+  /** An earlier run of the same job may already have posted. */
+  repeated: boolean;
+}
+
 /** A notice with the state it is about, as it is when the notice is sent. */
 export interface NoticeView {
   notice: Notice;
@@ -183,12 +196,12 @@ export interface NoticeView {
  * made it, so each call does one thing and is safe to repeat.
  */
 export interface AccessNotifier {
-  postRequestCopy(view: RequestView, destination: MessageDestination): Promise<RequestMessageRef>;
+  postRequestCopy(view: RequestView, destination: MessageDestination, delivery: DeliveryKey): Promise<RequestMessageRef>;
   /** Replaces one person's Home tab; throws when it may work later (rate limit, timeout). */
   publishHome(home: HomeSnapshot): Promise<void>;
   /** Updates each copy in place; throws when a copy could not be updated but may be later (rate limit, timeout). */
   updateRequestCopies(view: RequestView, copies: RequestMessageRef[]): Promise<void>;
-  sendNotice(to: { userId: string } | { channelId: string }, view: NoticeView): Promise<void>;
+  sendNotice(to: { userId: string } | { channelId: string }, view: NoticeView, delivery: DeliveryKey): Promise<void>;
 }
 
 export type RequestChange =

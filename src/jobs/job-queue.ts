@@ -7,6 +7,8 @@ export interface ClaimedJob {
   /** This claim included: 1 on the first run. */
   attempts: number;
   leaseUntil: Date;
+  /** When it was enqueued (the database's clock). */
+  createdAt: Date;
 }
 
 /** How long a claim holds a job, per kind (a provisioning job's lease follows its target's timeout). */

@@ -70,7 +70,12 @@ export interface SimChannel {
   members?: string[];
 }
 
-export type TransportFault = "hang" | "http500" | "drop";
+/**
+ * `hang`: the request is held open unanswered and has no effect. `lost-response`: the call
+ * takes effect, then its answer never comes (held open like `hang`): what a client sees when
+ * Slack did the work but the response was lost or late, so a blind retry would repeat it.
+ */
+export type TransportFault = "hang" | "http500" | "drop" | "lost-response";
 
 export interface SlackSimulatorOptions {
   botToken?: string;
@@ -313,7 +318,7 @@ export interface SlackSimulator {
   /** Live array of every Web API call, in arrival order. */
   /** Every transport fault served (hang, http500, drop), in order. */
   readonly faultLog: Array<{ method: string; fault: TransportFault; at: number }>;
-  /** Hang, fail with HTTP 500, or drop the connection for the next `times` calls of `method` ("*": any). */
+  /** Hang, fail with HTTP 500, drop the connection, or do the work and lose the answer, for the next `times` calls of `method` ("*": any). */
   injectFault(method: string, fault: TransportFault, options?: { times?: number }): void;
   /** Ends queued faults and rate limits, and closes hung requests. */
   clearFaults(): void;
@@ -801,7 +806,7 @@ class SlackSimulatorImpl implements SlackSimulator {
   private responseUrls = new Map<string, ResponseUrlState>();
   private failures = new Map<string, Array<Injection & { error: string }>>();
   private rateLimits = new Map<string, Array<Injection & { retryAfterSeconds: number }>>();
-  /** Transport faults per method ("*" for every Web API method): hang, HTTP 500, dropped connection. */
+  /** Transport faults per method ("*" for every Web API method): hang, HTTP 500, dropped connection, lost answer. */
   private transportFaults = new Map<string, Array<Injection & { fault: TransportFault }>>();
   private readonly hungResponses = new Set<ServerResponse>();
   private responseUrlCounter = 0;
@@ -833,6 +838,7 @@ class SlackSimulatorImpl implements SlackSimulator {
       "chat.postEphemeral": (p) => this.chatPostEphemeral(p),
       "chat.getPermalink": (p) => this.chatGetPermalink(p),
       "conversations.open": (p) => this.conversationsOpen(p),
+      "conversations.history": (p) => this.conversationsHistory(p),
       "views.open": (p) => this.viewsOpen(p),
       "views.push": (p) => this.viewsPush(p),
       "views.update": (p) => this.viewsUpdate(p),
@@ -956,9 +962,10 @@ class SlackSimulatorImpl implements SlackSimulator {
 
   /**
    * Fault injection below HTTP's `ok: false`: `hang` holds the request open without answering
-   * (the client's timeout is what ends it), `http500` answers 500, `drop` destroys the socket.
-   * `method` may be "*" for every Web API method. `times` defaults to 1; Infinity is an outage
-   * until `clearFaults()`.
+   * (the client's timeout is what ends it), `http500` answers 500, `drop` destroys the socket,
+   * `lost-response` performs the call and then holds its answer like `hang`. `method` may be
+   * "*" for every Web API method. `times` defaults to 1; Infinity is an outage until
+   * `clearFaults()`.
    */
   injectFault(method: string, fault: TransportFault, options: { times?: number } = {}): void {
     this.enqueue(this.transportFaults, method, { remaining: options.times ?? 1, fault });
@@ -1138,7 +1145,7 @@ class SlackSimulatorImpl implements SlackSimulator {
     const method = decodeURIComponent(url.pathname.slice("/api/".length));
     const raw = await readBody(req);
     const fault = (this.take(this.transportFaults, method) ?? this.take(this.transportFaults, "*"))?.fault;
-    if (fault) {
+    if (fault && fault !== "lost-response") {
       this.faultLog.push({ method, fault, at: Date.now() });
       this.notify();
       if (fault === "hang") {
@@ -1171,6 +1178,13 @@ class SlackSimulatorImpl implements SlackSimulator {
       status,
       result: deepCopy(result),
     });
+    if (fault === "lost-response") {
+      this.faultLog.push({ method, fault, at: Date.now() });
+      this.hungResponses.add(res);
+      res.on("close", () => this.hungResponses.delete(res));
+      this.notify();
+      return;
+    }
     sendJson(res, status, result, headers);
     this.notify();
   }
@@ -1528,6 +1542,43 @@ class SlackSimulatorImpl implements SlackSimulator {
   }
 
   // --------------------------------------------------- Web API: conversations
+
+  /**
+   * Top-level messages of a conversation, newest first, as Slack pages them (`cursor`,
+   * `limit` up to 999, `oldest`/`latest` exclusive unless `inclusive`). Message metadata is
+   * returned only with `include_all_metadata`, the flag a reader of its own metadata sets.
+   */
+  private conversationsHistory(params: SlackParams): SlackApiResult {
+    const target = this.resolveChannel(str(params, "channel"), false);
+    if (SlackSimulatorImpl.isFailure(target)) return target;
+    if (target.record?.botIsMember === false) return fail("not_in_channel");
+    const limit = Math.min(999, Math.max(1, Number(str(params, "limit") ?? 100) || 100));
+    const inclusive = truthy(params.inclusive);
+    const oldest = str(params, "oldest");
+    const latest = str(params, "latest");
+    const after = (ts: string, bound: string) => (inclusive ? Number(ts) >= Number(bound) : Number(ts) > Number(bound));
+    const before = (ts: string, bound: string) => (inclusive ? Number(ts) <= Number(bound) : Number(ts) < Number(bound));
+    const all = (this.messageStore.get(target.id) ?? [])
+      .filter((m) => !m.deleted && (m.thread_ts === undefined || m.thread_ts === m.ts))
+      .filter((m) => (oldest === undefined || after(m.ts, oldest)) && (latest === undefined || before(m.ts, latest)))
+      .reverse();
+    const cursor = str(params, "cursor");
+    const start = cursor ? Number(Buffer.from(cursor, "base64").toString("utf8").replace(/^offset:/, "")) : 0;
+    if (!Number.isInteger(start) || start < 0) return fail("invalid_cursor");
+    const page = all.slice(start, start + limit);
+    const withMetadata = truthy(params.include_all_metadata);
+    const messages = page.map((m) => {
+      const { metadata, ...rest } = this.publicMessage(m);
+      return withMetadata && metadata !== undefined ? { ...rest, metadata } : rest;
+    });
+    const more = start + limit < all.length;
+    return ok({
+      messages,
+      has_more: more,
+      pin_count: 0,
+      response_metadata: { next_cursor: more ? Buffer.from(`offset:${start + limit}`).toString("base64") : "" },
+    });
+  }
 
   private conversationsOpen(params: SlackParams): SlackApiResult {
     const userList = (str(params, "users") ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { App, type Receiver } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import type { AppConfig } from "../config/read-env-config.js";
 import { toBoltLogger } from "../logging/create-logger.js";
@@ -17,6 +18,24 @@ export interface BoltAppOptions {
   fetch?: typeof globalThis.fetch;
 }
 
+const DEFAULT_SLACK_TIMEOUT_MS = 10_000;
+
+/**
+ * The client for posts that must not repeat (once-only-poster.ts): the app's token, address,
+ * timeout and transport, but no retries of its own (a retry after a lost answer could post
+ * twice) and rate limits handed back to the caller instead of waited out.
+ */
+export function createPostingClient(config: AppConfig, log: Logger, options: Pick<BoltAppOptions, "slackTimeoutMs" | "fetch"> = {}): WebClient {
+  return new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    logger: toBoltLogger(log),
+    timeout: options.slackTimeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
 /**
  * Bolt in HTTP mode (signature verification on, POST /slack/events) or Socket Mode when an
  * app token is set; or, with `receiver`, the bot's own app, which gets its requests from the
@@ -24,7 +43,7 @@ export interface BoltAppOptions {
  */
 export function createBoltApp(config: AppConfig, log: Logger, options: BoltAppOptions = {}): App {
   const { inFlight, receiver } = options;
-  const slackTimeoutMs = options.slackTimeoutMs ?? 10_000;
+  const slackTimeoutMs = options.slackTimeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS;
   const logger = toBoltLogger(log);
   const common = {
     token: config.slack.botToken,
