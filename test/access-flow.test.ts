@@ -147,20 +147,59 @@ for (const target of testDatabases) {
       assert.equal((await request(id)).status, "PENDING");
     });
 
-    test("deny through the modal ends the request at once, escapes the reason and tells the requester", async () => {
-      const id = await openRequest();
-      const seen = t.approvalMessage(id);
-      await t.click(USERS.sre2, seen, ActionIds.deny, { expectReply: false });
-      const view = t.sim.views().find((v) => v.callback_id === CallbackIds.denyModal);
+    /** Clicks Deny on `seen` as `voter` and submits the modal with `reason`. */
+    async function denyThroughModal(id: string, voter: string, seen: ReturnType<TestBot["approvalMessage"]>, reason: string): Promise<void> {
+      await t.click(voter, seen, ActionIds.deny, { expectReply: false });
+      const view = t.sim.views().filter((v) => v.callback_id === CallbackIds.denyModal).at(-1);
       assert.ok(view, "deny modal opened");
       assert.equal(view.private_metadata, id);
       const body = viewSubmissionPayload({
-        user: { id: USERS.sre2 },
-        view: { ...view, state: stateValues({ [BlockIds.denyReason]: { [InputActionIds.denyReason]: "<!channel> not during the freeze *now*" } }) },
+        user: { id: voter },
+        view: { ...view, state: stateValues({ [BlockIds.denyReason]: { [InputActionIds.denyReason]: reason } }) },
       });
       const http = await postToBot(t.botUrl, SIGNING_SECRET, { body, contentType: "application/x-www-form-urlencoded" });
       assert.equal(http.status, 200);
       await t.bot.settle();
+    }
+
+    test("each request message shows the requester's history: grants and denials of the last 30 days, and the three latest grants", async () => {
+      const history = (id: string) => JSON.stringify(t.approvalMessage(id).blocks).match(/:mag: [^"]*/)?.[0] ?? "";
+      const approved = async (text: string) => {
+        const id = await openRequest(text);
+        await t.click(USERS.sre1, t.approvalMessage(id), ActionIds.approve);
+        assert.equal((await request(id)).grant?.status, "ACTIVE");
+        t.clock.advance(2 * HOUR);
+        return id;
+      };
+      const first = await openRequest("staging-admin 1h first look");
+      assert.match(history(first), /has had no grants of `staging-admin` before\./);
+      await t.click(USERS.sre1, t.approvalMessage(first), ActionIds.approve);
+      t.clock.advance(2 * HOUR);
+      await approved("staging-admin 2h second look");
+      await approved("staging-admin 3h third look");
+      const denied = await openRequest("staging-admin 1h not now");
+      await denyThroughModal(denied, USERS.sre1, t.approvalMessage(denied), "no");
+      await approved("staging-admin 4h fourth look");
+      // Another person's grants and another resource's are not this history.
+      const other = await openRequest("staging-admin 1h someone else", USERS.sre2);
+      await t.click(USERS.sre1, t.approvalMessage(other), ActionIds.approve);
+      assert.equal((await request(other)).grant?.status, "ACTIVE");
+
+      const next = await openRequest("staging-admin 1h fifth look");
+      assert.match(history(next), /had 4 grants of `staging-admin` in the last 30 days\. 1 denied\. Recent: [^;]* for 4h \(“fourth look”\); [^;]* for 3h \(“third look”\); [^;]* for 2h \(“second look”\)$/);
+      assert.doesNotMatch(history(next), /first look|someone else/, "three latest only, the requester's own");
+
+      // A month later the counts are back to zero, and the latest grants are still listed.
+      t.clock.advance(31 * 24 * HOUR);
+      const later = await openRequest("staging-admin 1h much later");
+      assert.match(history(later), /had 0 grants of `staging-admin` in the last 30 days\. Recent: [^;]* for 4h \(“fourth look”\);/);
+      assert.doesNotMatch(history(later), /denied/);
+    });
+
+    test("deny through the modal ends the request at once, escapes the reason and tells the requester", async () => {
+      const id = await openRequest();
+      const seen = t.approvalMessage(id);
+      await denyThroughModal(id, USERS.sre2, seen, "<!channel> not during the freeze *now*");
       const denied = await request(id);
       assert.equal(denied.status, "DENIED");
       assert.equal(denied.denyReason, "<!channel> not during the freeze *now*");

@@ -3,6 +3,7 @@ import type {
   AccessRequestRecord,
   BreakGlassReviewRecord,
   GrantRecord,
+  GrantStatus,
   MessageKind,
   RequestMessageRef,
   RequestSnapshot,
@@ -30,6 +31,8 @@ export class PrismaAccessStore implements AccessStore {
     private readonly prisma: PrismaClient,
     private readonly options: { clock: Clock; transactionTimeoutMs?: number; onCommit?: (wrote: CommitWrites) => void },
   ) {}
+
+  private readonly rememberedPolicies = new Set<string>();
 
   async transaction<T>(work: (tx: AccessTx) => Promise<T>): Promise<T> {
     let accessTx: PrismaAccessTx | null = null;
@@ -104,21 +107,26 @@ export class PrismaAccessStore implements AccessStore {
 
   async requesterHistory(userId: string, resource: string, before: Date, excludeRequestId: string): Promise<RequesterHistory> {
     const since = new Date(before.getTime() - 30 * DAY_MS);
-    const window = { gte: since, lt: before };
-    const others = { not: excludeRequestId };
-    const [grantsLast30Days, deniedLast30Days, recent] = await Promise.all([
-      this.prisma.grant.count({ where: { userId, resource, activatedAt: window, requestId: others } }),
-      this.prisma.accessRequest.count({ where: { requesterId: userId, resource, status: "DENIED", createdAt: window, id: others } }),
-      this.prisma.grant.findMany({ where: { userId, resource, activatedAt: { lt: before }, requestId: others }, orderBy: { activatedAt: "desc" }, take: 3, include: { request: true } }),
-    ]);
+    // One round trip: every request message renders this, several times per request.
+    const [row] = await this.prisma.$queryRaw<Array<{ grants: number; denied: number; recent: Array<{ request_id: string; activated_at: string; duration_seconds: number; reason: string; status: GrantStatus }> }>>`
+      SELECT
+        (SELECT count(*)::int FROM "grant" g WHERE g.user_id = ${userId} AND g.resource = ${resource}
+           AND g.activated_at >= ${since} AND g.activated_at < ${before} AND g.request_id <> ${excludeRequestId}) AS grants,
+        (SELECT count(*)::int FROM access_request r WHERE r.requester_id = ${userId} AND r.resource = ${resource} AND r.status = 'DENIED'
+           AND r.created_at >= ${since} AND r.created_at < ${before} AND r.id <> ${excludeRequestId}) AS denied,
+        (SELECT coalesce(json_agg(recent ORDER BY recent.activated_at DESC), '[]'::json) FROM (
+           SELECT g.request_id, g.activated_at, r.duration_seconds, r.reason, g.status::text AS status
+           FROM "grant" g JOIN access_request r ON r.id = g.request_id
+           WHERE g.user_id = ${userId} AND g.resource = ${resource} AND g.activated_at < ${before} AND g.request_id <> ${excludeRequestId}
+           ORDER BY g.activated_at DESC LIMIT 3) recent) AS recent`;
     return {
-      grantsLast30Days,
-      deniedLast30Days,
-      recentGrants: recent.map((grant) => ({
-        requestId: grant.requestId,
-        activatedAt: grant.activatedAt,
-        durationSeconds: grant.request.durationSeconds,
-        reason: grant.request.reason,
+      grantsLast30Days: row!.grants,
+      deniedLast30Days: row!.denied,
+      recentGrants: row!.recent.map((grant) => ({
+        requestId: grant.request_id,
+        activatedAt: new Date(grant.activated_at),
+        durationSeconds: grant.duration_seconds,
+        reason: grant.reason,
         status: grant.status,
       })),
     };
@@ -168,9 +176,13 @@ export class PrismaAccessStore implements AccessStore {
   }
 
   async rememberPolicy(sha256: string, text: string): Promise<void> {
+    // Rows of policy_version are never deleted (the ledger cites them), so once stored by this
+    // process a version needs no further round trip.
+    if (this.rememberedPolicies.has(sha256)) return;
     // One statement, not read-then-insert: the first burst after a start or a reload calls this
     // concurrently, and a losing insert must not turn a request into "Something went wrong".
     await this.prisma.$executeRaw`INSERT INTO policy_version (sha256, text) VALUES (${sha256}, ${text}) ON CONFLICT (sha256) DO NOTHING`;
+    this.rememberedPolicies.add(sha256);
   }
 }
 
@@ -216,6 +228,8 @@ class PrismaAccessTx implements AccessTx {
     private readonly tx: Tx,
     private readonly clock: Clock,
   ) {}
+
+  private readonly rememberedPolicies = new Set<string>();
 
   async lockRequest(id: string): Promise<AccessRequestRecord | null> {
     // Row lock: concurrent votes on one request are evaluated strictly one after another.
