@@ -181,6 +181,7 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
         () => handlers.delete(work),
       );
     }, log);
+    runner.onDrained = () => worker?.nudge();
     const inbox = new PrismaInteractionInbox(db.prisma, clock);
     app.use(createInboxMiddleware(inbox, log));
     const digestSignOff = { prisma: db.prisma, directory, policy: () => policy.current().policy, clock, onCommit: () => worker?.nudge() };
@@ -215,6 +216,8 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
       leaseMs,
       kindsWithOwnLease: [...PROVISIONING_KINDS, ...DIGEST_JOB_KINDS],
       onRun: (kind, result, seconds) => metrics.observeJob(kind, result, seconds),
+      // A burst of clicks is decided first: its effects are durable jobs and follow.
+      yieldTo: () => runner.backlog > 0,
       // Provisioning decides its own retries (and revokes never give up); Slack notices stop after ~1 day.
       maxAttempts: (kind) => (PROVISIONING_KINDS.includes(kind) ? Number.POSITIVE_INFINITY : 20),
     });

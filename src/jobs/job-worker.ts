@@ -11,8 +11,15 @@ export interface JobWorkerOptions {
   perform(job: ClaimedJob): Promise<EffectResult>;
   clock: Clock;
   log: Logger;
-  /** Jobs run at once by this process. */
+  /** Jobs run at once by this process (default 16). */
   concurrency?: number;
+  /**
+   * Asked before each claim: true while work that people wait on (Slack interactions) is
+   * queued, and the worker then runs at most `yieldingConcurrency` jobs, so that a burst of
+   * decisions gets the process's CPU first. Effects still progress, and catch up after.
+   */
+  yieldTo?(): boolean;
+  yieldingConcurrency?: number;
   /** How long a claim is held (wall time); a job still running then is abandoned and may run elsewhere. */
   leaseMs(kind: string): number;
   /** Attempts after which a job that keeps throwing is given up (Infinity: never). */
@@ -49,7 +56,8 @@ export class JobWorker {
   constructor(private readonly options: JobWorkerOptions) {}
 
   private get concurrency(): number {
-    return this.options.concurrency ?? 16;
+    const full = this.options.concurrency ?? 16;
+    return this.options.yieldTo?.() ? Math.min(full, this.options.yieldingConcurrency ?? 2) : full;
   }
 
   start(): void {

@@ -55,9 +55,23 @@ export class InteractionRunner {
     this.next();
   }
 
+  /** Interactions waiting for a free slot (a burst). */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
   private next(): void {
     while (this.running < this.concurrency && this.queue.length > 0) this.queue.shift()!();
+    if (this.queue.length > 0) this.backlogged = true;
+    else if (this.backlogged) {
+      this.backlogged = false;
+      this.onDrained?.();
+    }
   }
+
+  private backlogged = false;
+  /** Called when a backlog of waiting interactions has emptied. */
+  onDrained: (() => void) | null = null;
 }
 
 /** Set on an interaction the ack thread recorded before acking it (see ack-thread.ts). */
