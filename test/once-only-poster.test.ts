@@ -103,6 +103,20 @@ describe("once-only poster", () => {
     await assert.rejects(poster.post({ channel: CHANNEL, text: "again" }, key("k9")), (error: { code?: string }) => error.code === "slack_webapi_rate_limited_error");
   });
 
+  test("an app installed without the history scopes posts again rather than never (and says which scopes to add)", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: "error" }, { write: (line: string) => lines.push(line) });
+    const client = new WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, timeout: 300, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const withoutScopes = new OnceOnlyPoster(client, log, { retryDelayMs: 20 });
+    sim.failNext("conversations.history", "missing_scope", { times: 2 });
+    const posted = await withoutScopes.post({ channel: CHANNEL, text: "again" }, key("k12", true));
+    assert.equal(posted.earlier, false);
+    assert.equal(sim.messages(CHANNEL).length, 1);
+    await withoutScopes.post({ channel: CHANNEL, text: "again" }, key("k13", true));
+    assert.equal(lines.length, 1, "said once");
+    assert.match(lines[0]!, /im:history, channels:history and groups:history/);
+  });
+
   test("Slack's own errors are final: not retried, nothing looked up", async () => {
     sim.failNext("chat.postMessage", "channel_not_found");
     await assert.rejects(poster.post({ channel: CHANNEL, text: "x" }, key("k10")), (error: { data?: { error?: string } }) => error.data?.error === "channel_not_found");

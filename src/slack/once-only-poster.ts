@@ -51,6 +51,7 @@ export class OnceOnlyPoster {
   private readonly attempts: number;
   private readonly maxRateLimitWaitMs: number;
   private readonly retryDelayMs: number;
+  private warnedMissingScope = false;
 
   constructor(
     private readonly client: WebClient,
@@ -99,7 +100,21 @@ export class OnceOnlyPoster {
     const oldest = ((delivery.since.getTime() - CLOCK_MARGIN_MS) / 1000).toFixed(6);
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page += 1) {
-      const history = await this.client.conversations.history({ channel, oldest, limit: HISTORY_PAGE, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+      let history;
+      try {
+        history = await this.client.conversations.history({ channel, oldest, limit: HISTORY_PAGE, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+      } catch (error) {
+        // An installation from before the history scopes: posting again (at least once) beats never posting.
+        if ((error as { data?: { error?: string } }).data?.error !== "missing_scope") throw error;
+        if (!this.warnedMissingScope) {
+          this.warnedMissingScope = true;
+          this.log.error(
+            { channel },
+            "Slack refused conversations.history (missing_scope): add the im:history, channels:history and groups:history scopes (manifest.yml) and reinstall the app; until then a post whose answer was lost may be posted twice",
+          );
+        }
+        return null;
+      }
       for (const message of history.messages ?? []) {
         const metadata = message.metadata as { event_type?: string; event_payload?: Payload } | undefined;
         if (metadata?.event_type === POST_METADATA_EVENT && metadata.event_payload?.key === delivery.key && message.ts) {
