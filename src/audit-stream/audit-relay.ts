@@ -102,6 +102,7 @@ export class AuditRelay {
     if (state && (!state.behind || state.held || state.waiting)) return;
     const cursor = await this.takeLease(sink.name);
     if (!cursor) return; // another replica is delivering this sink right now
+    let released = false;
     try {
       if (cursor.nextAttemptAt && cursor.nextAttemptAt.getTime() > this.clock.now()) return;
       let delivered = cursor.deliveredSeq;
@@ -115,27 +116,35 @@ export class AuditRelay {
           return;
         }
         delivered = batch[batch.length - 1]!.seq;
+        // A short batch was the whole backlog as of its read: the cursor advances and the lease
+        // goes in one statement (entries committed since then nudge another round).
+        const caughtUp = batch.length < sink.batchSize;
         const { count } = await this.prisma.auditSinkCursor.updateMany({
           where: { sink: sink.name, leaseOwner: this.owner },
-          data: { deliveredSeq: delivered, attempts: 0, nextAttemptAt: null, lastError: null, leaseUntil: new Date(Date.now() + LEASE_MS) },
+          data: { deliveredSeq: delivered, attempts: 0, nextAttemptAt: null, lastError: null, ...(caughtUp ? { leaseOwner: null, leaseUntil: null } : { leaseUntil: new Date(Date.now() + LEASE_MS) }) },
         });
         // The lease ran out mid-batch and another replica took over: it resumes from the cursor.
         if (count === 0) return;
+        if (caughtUp) {
+          released = true;
+          return;
+        }
         cursor.attempts = 0;
       }
     } finally {
-      await this.prisma.auditSinkCursor.updateMany({ where: { sink: sink.name, leaseOwner: this.owner }, data: { leaseOwner: null, leaseUntil: null } });
+      if (!released) await this.prisma.auditSinkCursor.updateMany({ where: { sink: sink.name, leaseOwner: this.owner }, data: { leaseOwner: null, leaseUntil: null } });
     }
   }
 
-  /** Claims the sink for this process (wall-clock lease), or null while another replica holds it. */
-  private async takeLease(sink: string) {
+  /** Claims the sink for this process (wall-clock lease) and reads its cursor, or null while another replica holds it. */
+  private async takeLease(sink: string): Promise<{ deliveredSeq: bigint; attempts: number; nextAttemptAt: Date | null } | null> {
     const now = new Date();
-    const { count } = await this.prisma.auditSinkCursor.updateMany({
-      where: { sink, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }, { leaseOwner: this.owner }] },
-      data: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + LEASE_MS) },
-    });
-    return count === 1 ? this.prisma.auditSinkCursor.findUnique({ where: { sink } }) : null;
+    const rows = await this.prisma.$queryRaw<Array<{ delivered_seq: bigint; attempts: number; next_attempt_at: Date | null }>>`
+      UPDATE audit_sink_cursor SET lease_owner = ${this.owner}, lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = now()
+      WHERE sink = ${sink} AND (lease_until IS NULL OR lease_until < ${now} OR lease_owner = ${this.owner})
+      RETURNING delivered_seq, attempts, next_attempt_at`;
+    const row = rows[0];
+    return row ? { deliveredSeq: BigInt(row.delivered_seq), attempts: row.attempts, nextAttemptAt: row.next_attempt_at } : null;
   }
 
   private async recordFailure(sink: AuditSink, previousAttempts: number, error: unknown): Promise<void> {
