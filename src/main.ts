@@ -384,12 +384,10 @@ export async function startBot(options: BotOptions = {}): Promise<Bot> {
  * ACCESSBOT_IDLE_SCHEDULING, a process of its own puts every thread but the ack thread under
  * SCHED_IDLE at nice +19 (deprioritise-other-threads.ts), so acks get a core at once.
  *
- * Why nothing by default (not even nice +19 for this thread, as until 2026-12-04): a lowered
- * thread loses the CPU to any busy neighbour at the normal priority (a database, the embedded
- * database's own thread, another process), for seconds on two busy cores; a Slack call held up
- * past its timeout is then retried by the Web API client although Slack had it, and the
- * requester was told twice (crash-recovery.test.ts, twice in CI). A host process (tests, the
- * sandbox) never changes priorities: they are its own.
+ * Why nothing by default: a lowered thread loses the CPU to any busy neighbour in its cgroup at
+ * the normal priority (a database, another process), for seconds on two busy cores. The shipped
+ * recipes (deploy/) turn it on because they give the process a cgroup of its own. A host
+ * process (tests, the sandbox) never changes priorities: they are its own.
  */
 async function deprioritiseWork(ackThreadId: number | null, wholeProcess: boolean, log: Logger): Promise<void> {
   if (!wholeProcess) return;

@@ -65,6 +65,9 @@ test("deploy/: the Dockerfile copies what the smoke test installs, probes with d
   const stop = Number(/^TimeoutStopSec=(\d+)s?$/m.exec(unit)?.[1]);
   assert.ok(stop * 1000 > SHUTDOWN_DEADLINE_MS, `TimeoutStopSec=${stop} must exceed the ${SHUTDOWN_DEADLINE_MS} ms deadline`);
   for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/accessbot", "Restart=on-failure", "User=accessbot"]) assert.ok(unit.split("\n").includes(line), line);
+  // Both recipes give the process a CPU share of its own, which is what makes SCHED_IDLE work threads safe.
+  assert.match(runtime, /^\s+ACCESSBOT_IDLE_SCHEDULING=true$/m);
+  for (const line of ["CPUWeight=100", "Environment=ACCESSBOT_IDLE_SCHEDULING=true"]) assert.ok(unit.split("\n").includes(line), line);
 });
 
 describe("the compiled build, installed for production", () => {
@@ -146,6 +149,8 @@ describe("the compiled build, installed for production", () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: sim.apiUrl,
       LOG_LEVEL: "info",
+      // As the image sets it.
+      ACCESSBOT_IDLE_SCHEDULING: "true",
     };
     const [command, ...args] = asUnprivileged([process.execPath, path.join(prodDir, "bin/accessbot.mjs"), "start"]);
     // As the image: the working directory is the data volume, so the embedded database is ./.data/pglite there.

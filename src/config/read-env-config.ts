@@ -38,10 +38,10 @@ export interface AppConfig {
   inboxJournalDir: string;
   /**
    * Under `accessbot start` on Linux, whether every thread but the ack thread runs under
-   * SCHED_IDLE at nice +19; otherwise no priority is changed. Off by default: SCHED_IDLE gives
-   * acks a core at once, but it also lets any other busy program on the same CPUs starve the
-   * bot's work (revokes, DMs) for as long as it is busy, and a Slack call starved past its
-   * timeout is retried, which can post a message twice (docs/deploying.md).
+   * SCHED_IDLE at nice +19; otherwise no priority is changed. Off by default (on in deploy/'s
+   * recipes): SCHED_IDLE gives acks a core at once, but it also lets any other busy program in
+   * the same cgroup starve the bot's work (revokes, DMs) for as long as it is busy, so the
+   * process needs a CPU share of its own (docs/deploying.md).
    */
   idleScheduling: boolean;
   groupCacheSeconds: number;
