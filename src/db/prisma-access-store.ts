@@ -233,9 +233,14 @@ class PrismaAccessTx implements AccessTx {
 
   async lockRequest(id: string): Promise<AccessRequestRecord | null> {
     // Row lock: concurrent votes on one request are evaluated strictly one after another.
-    const locked = await this.tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM access_request WHERE id = ${id} FOR UPDATE`;
-    if (locked.length === 0) return null;
-    const row = await this.tx.accessRequest.findUnique({ where: { id } });
+    // One statement for the lock and the row (every vote takes it), with Prisma's field names.
+    const [row] = await this.tx.$queryRaw<RequestRow[]>`
+      SELECT id, team_id AS "teamId", requester_id AS "requesterId", requester_name AS "requesterName", resource,
+        duration_seconds AS "durationSeconds", reason, status::text AS status, policy_sha256 AS "policySha256",
+        idempotency_key AS "idempotencyKey", created_at AS "createdAt", pending_until AS "pendingUntil",
+        decided_at AS "decidedAt", decided_by AS "decidedBy", deny_reason AS "denyReason", break_glass AS "breakGlass",
+        extends_grant_id AS "extendsGrantId", reminded_at AS "remindedAt"
+      FROM access_request WHERE id = ${id} FOR UPDATE`;
     return row ? this.seen(toRequest(row)) : null;
   }
 
