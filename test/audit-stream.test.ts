@@ -111,6 +111,25 @@ for (const target of testDatabases) {
       assert.equal(JSON.parse(String(last.body)).seq, "8");
     });
 
+    test("an audit message whose answer was lost, and whose lookup then failed, is found on the next round, not posted twice", async () => {
+      const client = new WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, timeout: 300, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+      const relay = new AuditRelay(db.prisma, [new SlackAuditSink(new OnceOnlyPoster(client, silent, { maxRateLimitWaitMs: 0, retryDelayMs: 10 }), () => "C0AUDIT", async () => null)], silent, clock);
+      await append(3);
+      sim.injectFault("chat.postMessage", "lost-response");
+      sim.injectFault("conversations.history", "hang");
+      await relay.drain();
+      const cursor = () => db.prisma.auditSinkCursor.findUniqueOrThrow({ where: { sink: "slack-audit-channel" } });
+      assert.equal((await cursor()).deliveredSeq, 0n, "the outcome is unknown: the cursor stays");
+      assert.equal(sim.messages("C0AUDIT").length, 1, "although the lines are in the channel");
+      sim.clearFaults();
+      await append(2);
+      now += 10 * 60_000;
+      await relay.drain();
+      const seqs = sim.messages("C0AUDIT").flatMap((message) => message.text.split("\n")).map((line) => Number(/`#(\d+)`/.exec(line)?.[1]));
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5], "every line once, in order");
+      assert.equal((await cursor()).deliveredSeq, 5n);
+    });
+
     test("Slack rate limits on the audit channel delay lines but never lose or reorder them", async () => {
       const client = new WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
       const relay = new AuditRelay(db.prisma, [new SlackAuditSink(new OnceOnlyPoster(client, silent, { maxRateLimitWaitMs: 0 }), () => "C0AUDIT", async () => null)], silent, clock);

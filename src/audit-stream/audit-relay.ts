@@ -110,7 +110,7 @@ export class AuditRelay {
         const batch: LedgerRow[] = await this.prisma.ledgerEntry.findMany({ where: { seq: { gt: delivered } }, orderBy: { seq: "asc" }, take: sink.batchSize });
         if (batch.length === 0) return;
         try {
-          await sink.deliver(batch);
+          await sink.deliver(batch, cursor.attempts > 0);
         } catch (error) {
           await this.recordFailure(sink, cursor.attempts, error);
           return;

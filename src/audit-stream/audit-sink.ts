@@ -18,6 +18,9 @@ export interface AuditSink {
    * rather than at 0 (a detector has nothing to say about history; a mirror must copy it all).
    */
   readonly startAtHead?: boolean;
-  /** Delivers entries in order; throwing leaves the cursor where it was, to retry later. */
-  deliver(entries: LedgerRow[]): Promise<void>;
+  /**
+   * Delivers entries in order; throwing leaves the cursor where it was, to retry later.
+   * `retrying`: the last delivery from this cursor failed, so it may have got through in part.
+   */
+  deliver(entries: LedgerRow[], retrying: boolean): Promise<void>;
 }

@@ -5,6 +5,8 @@ import { formatAuditLine } from "./format-audit-line.js";
 import type { LedgerRow } from "../ledger/ledger-row.js";
 import type { OnceOnlyPoster } from "../slack/once-only-poster.js";
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /**
  * Mirrors ledger events to the audit channel. A backlog is sent as several lines per
  * message, so Slack's ~1 message per second per channel never makes the mirror fall behind
@@ -23,9 +25,11 @@ export class SlackAuditSink implements AuditSink {
     private readonly requestLink: (requestId: string) => Promise<string | null>,
   ) {}
 
-  async deliver(entries: LedgerRow[]): Promise<void> {
-    // Only tries of this delivery can have posted these lines with this key since now.
-    const since = new Date();
+  async deliver(entries: LedgerRow[], retrying: boolean): Promise<void> {
+    // A failed delivery's lines may be in the channel already (its answer lost, then its lookup
+    // failed): a retry looks first, as far back as a day (and the newest thousand messages).
+    const since = new Date(Date.now() - (retrying ? DAY_MS : 0));
+    let repeated = retrying;
     let rest = entries;
     while (rest.length > 0) {
       const first = rest[0]!;
@@ -38,7 +42,7 @@ export class SlackAuditSink implements AuditSink {
       try {
         posted = await this.poster.post(
           { channel: this.channel(), text: lines.join("\n"), unfurl_links: false, unfurl_media: false },
-          { key: `audit:${first.hash}`, since, repeated: false },
+          { key: `audit:${first.hash}`, since, repeated },
           { last_seq: String(last.seq) },
         );
       } catch (error) {
@@ -47,7 +51,9 @@ export class SlackAuditSink implements AuditSink {
         throw error;
       }
       if (!posted.earlier) return;
-      // An earlier try went through with the lines up to its last seq: the rest still go out.
+      // An earlier try went through with the lines up to its last seq: the rest still go out
+      // (after a lookup, as those lines too may be in a message whose answer was lost).
+      repeated = true;
       const through = BigInt(String(posted.payload.last_seq ?? last.seq));
       rest = rest.filter((entry) => entry.seq > through);
     }
