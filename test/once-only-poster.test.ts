@@ -124,6 +124,22 @@ describe("once-only poster", () => {
     assert.equal(lookups().length, 0);
   });
 
+  test("no call starts after the budget, so a run ends within its job's lease (the next run looks first)", async () => {
+    const client = new WebClient(sim.botToken, { slackApiUrl: sim.apiUrl, timeout: 300, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const hurried = new OnceOnlyPoster(client, silent, { retryDelayMs: 20, budgetMs: 200 });
+    sim.injectFault("chat.postMessage", "lost-response");
+    const started = Date.now();
+    await assert.rejects(hurried.post({ channel: CHANNEL, text: "x" }, key("k14")), /no answer from Slack within 200 ms/);
+    assert.ok(Date.now() - started < 1500, "it stopped instead of trying again");
+    assert.equal(sim.messages(CHANNEL).length, 1);
+    assert.equal(sim.faultLog.filter((entry) => entry.method === "chat.postMessage" && entry.at >= started).length, 1, "one post, not a second");
+    assert.equal(sim.calls.filter((call) => call.method === "conversations.history" && call.at >= started).length, 0, "not even a lookup past the budget");
+    sim.clearFaults();
+    const again = await hurried.post({ channel: CHANNEL, text: "x" }, key("k14", true));
+    assert.equal(again.earlier, true);
+    assert.equal(sim.messages(CHANNEL).length, 1);
+  });
+
   test("an outage that outlasts the tries throws after looking each time", async () => {
     const faultsBefore = sim.faultLog.length;
     sim.injectFault("chat.postMessage", "http500", { times: Number.POSITIVE_INFINITY });

@@ -25,6 +25,12 @@ export interface OnceOnlyPosterOptions {
   maxRateLimitWaitMs?: number;
   /** Pause before trying again after a post whose outcome is unknown, times the try (default 500 ms). */
   retryDelayMs?: number;
+  /**
+   * No call starts after this long (default 15 s): with Slack's 10 s timeout the post then
+   * ends within a job's 30 s lease, so the worker never runs the job again while this run
+   * could still post. What is left is the job's next run, which looks first.
+   */
+  budgetMs?: number;
 }
 
 /**
@@ -51,6 +57,7 @@ export class OnceOnlyPoster {
   private readonly attempts: number;
   private readonly maxRateLimitWaitMs: number;
   private readonly retryDelayMs: number;
+  private readonly budgetMs: number;
   private warnedMissingScope = false;
 
   constructor(
@@ -61,20 +68,26 @@ export class OnceOnlyPoster {
     this.attempts = options.attempts ?? 3;
     this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 30_000;
     this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.budgetMs = options.budgetMs ?? 15_000;
   }
 
   /** `payload` travels in the post's metadata beside the key (what an earlier try carried is returned when found). */
   async post(message: PostArguments, delivery: DeliveryKey, payload: Payload = {}): Promise<PostedMessage> {
     const eventPayload = { ...payload, key: delivery.key };
+    const deadline = Date.now() + this.budgetMs;
+    const inTime = () => {
+      if (Date.now() > deadline) throw new Error(`no answer from Slack within ${this.budgetMs} ms; the post is looked for when its job runs again`);
+    };
     let uncertain = delivery.repeated;
     for (let attempt = 1; ; attempt += 1) {
       if (uncertain) {
-        const earlier = await this.findEarlierPost(message.channel, delivery);
+        const earlier = await this.findEarlierPost(message.channel, delivery, inTime);
         if (earlier) {
           this.log.info({ channel: earlier.channel, ts: earlier.ts, deliveryKey: delivery.key }, "the post had already gone through; not posting it again");
           return earlier;
         }
       }
+      inTime();
       try {
         const posted = await this.client.chat.postMessage({ ...message, metadata: { event_type: POST_METADATA_EVENT, event_payload: eventPayload } });
         if (!posted.ts) throw new Error("chat.postMessage answered without a ts");
@@ -96,10 +109,11 @@ export class OnceOnlyPoster {
     }
   }
 
-  private async findEarlierPost(channel: string, delivery: DeliveryKey): Promise<PostedMessage | null> {
+  private async findEarlierPost(channel: string, delivery: DeliveryKey, inTime: () => void): Promise<PostedMessage | null> {
     const oldest = ((delivery.since.getTime() - CLOCK_MARGIN_MS) / 1000).toFixed(6);
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page += 1) {
+      inTime();
       let history;
       try {
         history = await this.client.conversations.history({ channel, oldest, limit: HISTORY_PAGE, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
