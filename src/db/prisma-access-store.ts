@@ -229,8 +229,6 @@ class PrismaAccessTx implements AccessTx {
     private readonly clock: Clock,
   ) {}
 
-  private readonly rememberedPolicies = new Set<string>();
-
   async lockRequest(id: string): Promise<AccessRequestRecord | null> {
     // Row lock: concurrent votes on one request are evaluated strictly one after another.
     // One statement for the lock and the row (every vote takes it), with Prisma's field names.
