@@ -316,7 +316,7 @@ export interface SlackSimulator {
   readonly botId: string;
   readonly appId: string;
   /** Live array of every Web API call, in arrival order. */
-  /** Every transport fault served (hang, http500, drop), in order. */
+  /** Every transport fault served (hang, http500, drop, lost-response), in order. */
   readonly faultLog: Array<{ method: string; fault: TransportFault; at: number }>;
   /** Hang, fail with HTTP 500, drop the connection, or do the work and lose the answer, for the next `times` calls of `method` ("*": any). */
   injectFault(method: string, fault: TransportFault, options?: { times?: number }): void;
@@ -1141,6 +1141,12 @@ class SlackSimulatorImpl implements SlackSimulator {
     sendText(res, 404, "not_found");
   }
 
+  /** Never answers `res` (a hung or lost answer); `clearFaults()` closes it. */
+  private holdOpen(res: ServerResponse): void {
+    this.hungResponses.add(res);
+    res.on("close", () => this.hungResponses.delete(res));
+  }
+
   private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = decodeURIComponent(url.pathname.slice("/api/".length));
     const raw = await readBody(req);
@@ -1149,8 +1155,7 @@ class SlackSimulatorImpl implements SlackSimulator {
       this.faultLog.push({ method, fault, at: Date.now() });
       this.notify();
       if (fault === "hang") {
-        this.hungResponses.add(res);
-        res.on("close", () => this.hungResponses.delete(res));
+        this.holdOpen(res);
         return;
       }
       if (fault === "drop") {
@@ -1180,8 +1185,7 @@ class SlackSimulatorImpl implements SlackSimulator {
     });
     if (fault === "lost-response") {
       this.faultLog.push({ method, fault, at: Date.now() });
-      this.hungResponses.add(res);
-      res.on("close", () => this.hungResponses.delete(res));
+      this.holdOpen(res);
       this.notify();
       return;
     }

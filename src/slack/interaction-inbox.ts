@@ -23,6 +23,9 @@ const REPLAY_PROPERTY = "accessbotReplayOf";
 export class InteractionRunner {
   private running = 0;
   private readonly queue: Array<() => void> = [];
+  private backlogged = false;
+  /** Called when a backlog of waiting interactions has emptied. */
+  onDrained: (() => void) | null = null;
 
   constructor(
     private readonly onWork: (work: Promise<unknown>) => void,
@@ -68,10 +71,6 @@ export class InteractionRunner {
       this.onDrained?.();
     }
   }
-
-  private backlogged = false;
-  /** Called when a backlog of waiting interactions has emptied. */
-  onDrained: (() => void) | null = null;
 }
 
 /** Set on an interaction the ack thread recorded before acking it (see ack-thread.ts). */
